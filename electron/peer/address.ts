@@ -1,0 +1,69 @@
+import net from 'node:net';
+import type { PeerAddress } from '../../shared/types.js';
+
+/** Parse `host:port` (or `[v6]:port`). Throws a message a user can act on. */
+export function parseHostPort(text: string): PeerAddress {
+  const s = text.trim();
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:\s]+):(\d+)$/.exec(s);
+  if (!m) throw new Error(`bad address "${text}": expected HOST:PORT, for example 127.0.0.1:10001`);
+  return { host: m[1]!, port: parsePort(m[2]!, false) };
+}
+
+/** A TCP port number; `allowZero` for listening ("any free port"). */
+export function parsePort(text: string, allowZero: boolean): number {
+  if (!/^\d{1,5}$/.test(text.trim())) throw new Error(`bad port "${text}": expected a number from ${allowZero ? 0 : 1} to 65535`);
+  const n = Number(text);
+  if (n > 65535 || (!allowZero && n === 0)) throw new Error(`bad port "${text}": expected a number from ${allowZero ? 0 : 1} to 65535`);
+  return n;
+}
+
+export function formatAddress(a: PeerAddress): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+export function addressKey(a: PeerAddress): string {
+  return `${normalizeHost(a.host)}:${a.port}`;
+}
+
+/** Strip the IPv4-mapped prefix Node puts on dual-stack sockets, and map `localhost`. */
+export function normalizeHost(host: string): string {
+  const h = host.startsWith('::ffff:') && net.isIPv4(host.slice(7)) ? host.slice(7) : host;
+  return h.toLowerCase() === 'localhost' ? '127.0.0.1' : h.toLowerCase();
+}
+
+/** A host that names a usable peer: a hostname or a unicast IP. */
+export function isValidPeerHost(host: string): boolean {
+  if (net.isIP(host)) return true;
+  return /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(host);
+}
+
+/**
+ * Addresses that a connect-back (v1 SEAR_Result / DISCOV_Result) must never target:
+ * unspecified, multicast, broadcast, and reserved ranges. Loopback and private
+ * ranges are allowed (they are where real peers live, and where tests run).
+ */
+export function isBogonTarget(host: string): boolean {
+  const h = normalizeHost(host);
+  if (net.isIPv4(h)) {
+    const [a, b] = h.split('.').map(Number) as [number, number, number, number];
+    if (a === 0) return true; // "this network", includes 0.0.0.0
+    if (a >= 224) return true; // multicast 224/4, reserved 240/4, broadcast 255.255.255.255
+    if (a === 169 && b === 254) return true; // link-local
+    if (a === 192 && b === 0 && h.startsWith('192.0.2.')) return true; // TEST-NET-1
+    if (a === 198 && (b === 18 || b === 19)) return true; // benchmarking
+    if (h.endsWith('.255')) return true; // likely a subnet broadcast
+    return false;
+  }
+  if (net.isIPv6(h)) {
+    if (h === '::' || h === '::0') return true;
+    if (h.startsWith('ff')) return true; // multicast
+    if (h.startsWith('fe80')) return true; // link-local
+    return false;
+  }
+  // Hostnames are not bogons by themselves; the v1 layer only accepts IPs anyway.
+  return false;
+}
+
+export function isUnspecified(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}

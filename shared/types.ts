@@ -1,0 +1,128 @@
+/**
+ * Data types shared by the peer (main process / Node) and the renderer.
+ * Plain data only: everything here crosses IPC or a WebSocket as JSON.
+ */
+
+export const MEDIA_TYPES = ['video', 'music', 'picture'] as const;
+export type MediaType = (typeof MEDIA_TYPES)[number];
+
+export type ProtocolVersion = 'v1' | 'v2' | 'unknown';
+
+export interface PeerAddress {
+  host: string;
+  port: number;
+}
+
+/** A file in our own shared folder. `name` is the path relative to the folder, with `/`. */
+export interface LocalFile {
+  name: string;
+  size: number;
+  type: MediaType;
+  sha256: string;
+  mtimeMs: number;
+}
+
+/** A file listed by a remote peer. v1 peers give no hash. */
+export interface RemoteFile {
+  name: string;
+  size: number;
+  type: MediaType;
+  sha256?: string;
+}
+
+export interface RemoteListing {
+  peer: PeerAddress;
+  protocol: ProtocolVersion;
+  files: RemoteFile[];
+}
+
+export type PeerSource = 'bootstrap' | 'user' | 'discovered';
+
+export interface KnownPeer extends PeerAddress {
+  protocol: ProtocolVersion;
+  source: PeerSource;
+  /** True while a v2 neighbour connection to or from this peer is open. */
+  connected: boolean;
+  lastSeen?: number;
+  files?: number;
+  bytes?: number;
+}
+
+export interface NeighbourInfo extends PeerAddress {
+  peerId: string;
+  direction: 'in' | 'out';
+  since: number;
+}
+
+export interface SearchHit {
+  searchId: string;
+  peer: PeerAddress;
+  protocol: ProtocolVersion;
+  name: string;
+  size?: number;
+  type?: MediaType;
+  sha256?: string;
+  hops?: number;
+}
+
+export type TransferState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
+
+export interface TransferInfo {
+  id: string;
+  direction: 'down' | 'up';
+  name: string;
+  sha256?: string;
+  state: TransferState;
+  bytes: number;
+  total: number;
+  /** Bytes per second, smoothed. */
+  speed: number;
+  /** Seconds left, or null when unknown. */
+  eta: number | null;
+  sources: PeerAddress[];
+  /** Final path of a finished download (downloads only). */
+  path?: string;
+  /** Position in the remote upload queue, when queued there. */
+  queuePosition?: number;
+  error?: string;
+  verified?: boolean;
+}
+
+export interface Stats {
+  messagesIn: Record<string, number>;
+  messagesOut: Record<string, number>;
+  duplicatesDropped: number;
+  drops: Record<string, number>;
+  bytesUp: number;
+  bytesDown: number;
+  connectBacks: number;
+  neighbours: number;
+  knownPeers: number;
+}
+
+export interface Settings {
+  sharedDir: string;
+  downloadDir: string;
+  port: number;
+  host: string;
+  bootstrap: string[];
+  neighbourCap: number;
+  uploadSlots: number;
+  /** Bytes per second; 0 means unlimited. */
+  maxUploadRate: number;
+  maxDownloadRate: number;
+}
+
+export interface ImportProgress {
+  name: string;
+  bytes: number;
+  total: number;
+  done: boolean;
+  error?: string;
+}
+
+export interface LogLine {
+  level: 'info' | 'warn' | 'error';
+  msg: string;
+  time: number;
+}
