@@ -20,7 +20,7 @@ export function createOperations(peer: Peer): OperationHandlers {
     'peers:list': async (a) => (parseOperationArgs('peers:list', a), peer.peers()),
     'peers:add': async (a) => peer.addPeer(parseOperationArgs('peers:add', a)),
     'peers:reset': async (a) => (parseOperationArgs('peers:reset', a), peer.reset()),
-    'transfer:list': async (a) => (parseOperationArgs('transfer:list', a), peer.transfers()),
+    'transfer:list': async (a) => (parseOperationArgs('transfer:list', a), peer.transfersList()),
     'transfer:start': async (a) => peer.download(parseOperationArgs('transfer:start', a)),
     'transfer:pause': async (a) => peer.pauseTransfer(parseOperationArgs('transfer:pause', a).id),
     'transfer:resume': async (a) => peer.resumeTransfer(parseOperationArgs('transfer:resume', a).id),
@@ -28,6 +28,6 @@ export function createOperations(peer: Peer): OperationHandlers {
     'settings:get': async (a) => (parseOperationArgs('settings:get', a), peer.settings()),
     'settings:set': async (a) => peer.updateSettings(parseOperationArgs('settings:set', a)),
     'library:import': async (a) => peer.importFiles(parseOperationArgs('library:import', a).paths),
-    'stats:get': async (a) => (parseOperationArgs('stats:get', a), peer.stats()),
+    'stats:get': async (a) => (parseOperationArgs('stats:get', a), peer.statsSnapshot()),
   };
 }

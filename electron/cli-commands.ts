@@ -1,0 +1,111 @@
+/**
+ * The terminal peer's command syntax: the seed's commands verbatim
+ * (`SEARCH,name,ttl`), plus PEERS, STATS, HELP and WAIT,seconds for scripts.
+ */
+import type { PeerAddress } from '../shared/types.js';
+import { parsePort } from './peer/address.js';
+
+export type CliCommand =
+  | { cmd: 'LISTL' }
+  | { cmd: 'LISTR'; peer: PeerAddress }
+  | { cmd: 'SEARCH'; name: string; ttl: number }
+  | { cmd: 'DISCOVER'; ttl: number }
+  | { cmd: 'GET'; name: string; peer: PeerAddress }
+  | { cmd: 'RESET' }
+  | { cmd: 'QUIT' }
+  | { cmd: 'FORCEQUIT' }
+  | { cmd: 'PEERS' }
+  | { cmd: 'STATS' }
+  | { cmd: 'HELP' }
+  | { cmd: 'WAIT'; seconds: number }
+  | { cmd: 'EMPTY' };
+
+export const USAGE: Record<string, string> = {
+  LISTL: 'LISTL',
+  LISTR: 'LISTR,ip,port',
+  SEARCH: 'SEARCH,name,ttl   (ttl 1-7)',
+  DISCOVER: 'DISCOVER,ttl   (ttl 1-7)',
+  GET: 'GET,name,ip,port',
+  RESET: 'RESET',
+  QUIT: 'QUIT',
+  FORCEQUIT: 'FORCEQUIT',
+  PEERS: 'PEERS',
+  STATS: 'STATS',
+  WAIT: 'WAIT,seconds   (pause a script, 0-600)',
+  HELP: 'HELP',
+};
+
+export const HELP_TEXT = `Commands (the seed's syntax, comma-separated):\n${Object.values(USAGE)
+  .map((u) => `  ${u}`)
+  .join('\n')}`;
+
+export class CommandError extends Error {}
+
+function usage(cmd: string, why: string): CommandError {
+  return new CommandError(`${why}. Usage: ${USAGE[cmd]}`);
+}
+
+function ttlOf(cmd: string, text: string | undefined): number {
+  const t = (text ?? '').trim();
+  if (!/^\d+$/.test(t) || Number(t) < 1 || Number(t) > 7) throw usage(cmd, `bad ttl "${t}": expected 1 to 7`);
+  return Number(t);
+}
+
+function peerOf(cmd: string, host: string | undefined, port: string | undefined): PeerAddress {
+  const h = (host ?? '').trim();
+  if (!h || /\s/.test(h)) throw usage(cmd, `bad address "${h}"`);
+  try {
+    return { host: h, port: parsePort((port ?? '').trim(), false) };
+  } catch (e) {
+    throw usage(cmd, (e as Error).message);
+  }
+}
+
+/** Parse one prompt line. Throws CommandError with a one-line explanation. */
+export function parseCommand(line: string): CliCommand {
+  const text = line.trim();
+  if (text === '') return { cmd: 'EMPTY' };
+  const f = text.split(',');
+  const cmd = f[0]!.trim().toUpperCase();
+  const n = f.length;
+  const exact = (want: number) => {
+    if (n !== want) throw usage(cmd, `${cmd} takes ${want - 1} field${want === 2 ? '' : 's'}`);
+  };
+  switch (cmd) {
+    case 'LISTL':
+    case 'RESET':
+    case 'QUIT':
+    case 'FORCEQUIT':
+    case 'PEERS':
+    case 'STATS':
+    case 'HELP':
+      exact(1);
+      return { cmd };
+    case 'LISTR':
+      exact(3);
+      return { cmd, peer: peerOf(cmd, f[1], f[2]) };
+    case 'SEARCH': {
+      if (n < 3) throw usage(cmd, 'SEARCH needs a name and a ttl');
+      const name = f.slice(1, -1).join(',').trim();
+      if (!name) throw usage(cmd, 'empty search');
+      return { cmd, name, ttl: ttlOf(cmd, f.at(-1)) };
+    }
+    case 'DISCOVER':
+      exact(2);
+      return { cmd, ttl: ttlOf(cmd, f[1]) };
+    case 'GET': {
+      if (n < 4) throw usage(cmd, 'GET needs a name, an ip and a port');
+      const name = f.slice(1, -2).join(',').trim();
+      if (!name) throw usage(cmd, 'empty file name');
+      return { cmd, name, peer: peerOf(cmd, f.at(-2), f.at(-1)) };
+    }
+    case 'WAIT': {
+      exact(2);
+      const s = Number(f[1]);
+      if (!Number.isFinite(s) || s < 0 || s > 600) throw usage(cmd, `bad seconds "${f[1]}"`);
+      return { cmd, seconds: s };
+    }
+    default:
+      throw new CommandError(`command entered is not recognized: "${cmd.slice(0, 40)}". Type HELP for the list (e.g. ${USAGE.SEARCH})`);
+  }
+}

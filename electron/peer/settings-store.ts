@@ -1,0 +1,52 @@
+import path from 'node:path';
+import type { Settings } from '../../shared/types.js';
+import { formatAddress, parseHostPort } from './address.js';
+import { readJson, writeFileAtomic } from './fs-util.js';
+import { defaultPeerOptions, type PeerOptions } from './options.js';
+
+export function settingsFile(dataDir: string): string {
+  return path.join(dataDir, 'settings.json');
+}
+
+/** Defaults < saved settings.json < command-line options. */
+export async function loadPeerOptions(cli: Partial<PeerOptions> & { dataDir: string }): Promise<PeerOptions> {
+  const base = defaultPeerOptions(cli.dataDir);
+  const saved = (await readJson<Partial<Settings>>(settingsFile(cli.dataDir))) ?? {};
+  const fromSaved: Partial<PeerOptions> = {};
+  if (typeof saved.sharedDir === 'string') fromSaved.sharedDir = saved.sharedDir;
+  if (typeof saved.downloadDir === 'string') fromSaved.downloadDir = saved.downloadDir;
+  if (Number.isInteger(saved.port)) fromSaved.port = saved.port;
+  if (typeof saved.host === 'string' && saved.host) fromSaved.host = saved.host;
+  if (Array.isArray(saved.bootstrap)) {
+    fromSaved.bootstrap = saved.bootstrap.flatMap((s) => {
+      try {
+        return [parseHostPort(String(s))];
+      } catch {
+        return [];
+      }
+    });
+  }
+  for (const k of ['neighbourCap', 'uploadSlots', 'maxUploadRate', 'maxDownloadRate'] as const) {
+    if (Number.isInteger(saved[k]) && (saved[k] as number) >= 0) fromSaved[k] = saved[k] as number;
+  }
+  const defined = Object.fromEntries(Object.entries(cli).filter(([, v]) => v !== undefined));
+  return { ...base, ...fromSaved, ...defined };
+}
+
+export function optionsToSettings(o: PeerOptions): Settings {
+  return {
+    sharedDir: o.sharedDir,
+    downloadDir: o.downloadDir,
+    port: o.port,
+    host: o.host,
+    bootstrap: o.bootstrap.map(formatAddress),
+    neighbourCap: o.neighbourCap,
+    uploadSlots: o.uploadSlots,
+    maxUploadRate: o.maxUploadRate,
+    maxDownloadRate: o.maxDownloadRate,
+  };
+}
+
+export async function saveSettings(dataDir: string, s: Settings): Promise<void> {
+  await writeFileAtomic(settingsFile(dataDir), JSON.stringify(s, null, 2));
+}

@@ -1,0 +1,97 @@
+import type net from 'node:net';
+import type { RemoteFile } from '../../../shared/types.js';
+import { connectTcp } from '../v2/connection.js';
+import { encodeV1, parseV1Listing, V1ProtocolError, type V1Message } from './codec.js';
+
+const MAX_LISTING = 8 * 1024 * 1024;
+
+/** Send one v1 message on a new connection and close, as the seed's send_using_new_socket does. */
+export async function sendV1OneShot(host: string, port: number, msg: V1Message, timeoutMs = 3000): Promise<void> {
+  const socket = await connectTcp(host, port, timeoutMs);
+  await new Promise<void>((resolve) => {
+    socket.on('error', () => resolve());
+    socket.end(encodeV1(msg), () => resolve());
+  });
+  socket.destroy();
+}
+
+/** Read a socket to its end (bounded). */
+export function readAll(socket: net.Socket, limit: number, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let n = 0;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('timed out waiting for the reply'));
+    }, timeoutMs);
+    socket.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n > limit) {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(new V1ProtocolError('reply too large'));
+        return;
+      }
+      parts.push(c);
+    });
+    socket.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(parts));
+    });
+  });
+}
+
+/** LISTR toward a v1 peer: send "LISTR", read until the peer closes. */
+export async function listV1(host: string, port: number, timeoutMs = 5000): Promise<RemoteFile[]> {
+  const socket = await connectTcp(host, port, timeoutMs);
+  socket.write('LISTR');
+  const data = await readAll(socket, MAX_LISTING, timeoutMs);
+  return parseV1Listing(data.toString('utf8'));
+}
+
+/**
+ * Splits the v1 GET reply into the size header and file data. The seed sends
+ * the decimal size and then the bytes with no delimiter, so both can arrive in
+ * one read. A non-digit after the digits ends the size. When the data itself
+ * starts with digits, `expectedSize` (from a LISTR of that peer, or a search
+ * hit) decides where the size ends.
+ */
+export class V1GetHeaderParser {
+  private head = Buffer.alloc(0);
+  size?: number;
+  error?: string;
+
+  constructor(private readonly expectedSize?: number) {}
+
+  /** Feed chunks until `size` or `error` is set. Returns the file data that followed the header. */
+  push(chunk: Buffer): Buffer | undefined {
+    this.head = Buffer.concat([this.head, chunk]);
+    const text = this.head.toString('latin1');
+    if (text.startsWith('ERROR:')) {
+      this.error = text.trim().slice(0, 300);
+      return undefined;
+    }
+    if ('ERROR:'.startsWith(text)) return undefined;
+    const digits = /^\d*/.exec(text)![0];
+    if (digits.length === 0) {
+      this.error = `unexpected reply "${text.slice(0, 40)}"`;
+      return undefined;
+    }
+    const expected = this.expectedSize === undefined ? undefined : String(this.expectedSize);
+    if (expected !== undefined && digits.startsWith(expected)) {
+      this.size = this.expectedSize;
+      return this.head.subarray(expected.length);
+    }
+    if (digits.length > 20) {
+      this.error = 'size header is ambiguous (data starts with digits and the size is unknown)';
+      return undefined;
+    }
+    // Digits then a non-digit, or digits alone (the size in its own segment, as the seed sends it).
+    this.size = Number(digits);
+    return this.head.subarray(digits.length);
+  }
+}

@@ -1,0 +1,254 @@
+import net from 'node:net';
+import { TypedEmitter } from '../typed-emitter.js';
+import { encodeFrame, FrameDecoder, MAX_FRAME } from './frame.js';
+import { MAGIC, V2ProtocolError, type V2Message, type V2Of } from './messages.js';
+
+export type Hello = V2Of<'hello'>;
+
+export interface ConnectionLimits {
+  keepaliveMs: number;
+  idleTimeoutMs: number;
+  /** Sustained messages per second a neighbour may send, and the burst allowance. */
+  maxMessagesPerSecond: number;
+  messageBurst: number;
+  /** Bytes queued in the socket before low-priority messages are dropped. */
+  congestionBytes: number;
+  /** A neighbour congested this long is dropped. */
+  maxCongestedMs: number;
+  maxFrame: number;
+}
+
+export const DEFAULT_LIMITS: ConnectionLimits = {
+  keepaliveMs: 15_000,
+  idleTimeoutMs: 45_000,
+  maxMessagesPerSecond: 200,
+  messageBurst: 1000,
+  congestionBytes: 512 * 1024,
+  maxCongestedMs: 30_000,
+  maxFrame: MAX_FRAME,
+};
+
+/** Send priority under congestion: queries go first, then hits; control is always sent. */
+function priorityOf(t: V2Message['t']): 0 | 1 | 2 {
+  if (t === 'query' || t === 'ping') return 0;
+  if (t === 'hit' || t === 'pong') return 1;
+  return 2;
+}
+
+interface ConnectionEvents {
+  message: V2Message;
+  close: { reason: string };
+  dropped: { type: string; reason: string };
+}
+
+/**
+ * One persistent v2 neighbour connection after the handshake: framing with a
+ * size cap, keepalive and idle timeout, an inbound rate limit, and a send path
+ * that sheds low-priority traffic when the peer cannot keep up.
+ */
+export class V2Connection {
+  readonly events = new TypedEmitter<ConnectionEvents>();
+  readonly since = Date.now();
+  private closed = false;
+  private lastRecv = Date.now();
+  private lastSend = Date.now();
+  private tokens: number;
+  private lastRefill = Date.now();
+  private congestedSince = 0;
+  private readonly timer: NodeJS.Timeout;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly decoder: FrameDecoder,
+    readonly remote: Hello,
+    readonly direction: 'in' | 'out',
+    private readonly limits: ConnectionLimits,
+  ) {
+    this.tokens = limits.messageBurst;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => {});
+    socket.on('close', () => this.finish('connection closed'));
+    const tick = Math.max(50, Math.min(limits.keepaliveMs, limits.idleTimeoutMs) / 3);
+    this.timer = setInterval(() => this.onTick(), tick);
+    this.timer.unref();
+    const rest = decoder.takeRest();
+    if (rest.length) queueMicrotask(() => this.onData(rest));
+    socket.resume();
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  /** The address the remote side reached us on: what we advertise to it. */
+  get localHost(): string {
+    return (this.socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+  }
+
+  get remoteHost(): string {
+    return (this.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  }
+
+  /** Queue a message. Returns false if it was shed because the link is congested. */
+  send(msg: V2Message): boolean {
+    if (this.closed) return false;
+    const queued = this.socket.writableLength;
+    const p = priorityOf(msg.t);
+    if (queued > this.limits.congestionBytes) {
+      if (!this.congestedSince) this.congestedSince = Date.now();
+      const shed = p === 0 || (p === 1 && queued > this.limits.congestionBytes * 2);
+      if (shed) {
+        this.events.emit('dropped', { type: msg.t, reason: 'congested' });
+        return false;
+      }
+    } else {
+      this.congestedSince = 0;
+    }
+    const frame = encodeFrame(msg);
+    this.bytesOut += frame.length;
+    this.lastSend = Date.now();
+    this.socket.write(frame);
+    return true;
+  }
+
+  close(reason: string, notifyRemote = true): void {
+    if (this.closed) return;
+    if (notifyRemote && !this.socket.destroyed) {
+      try {
+        this.socket.end(encodeFrame({ t: 'bye', reason: reason.slice(0, 256) }));
+      } catch {
+        /* socket already gone */
+      }
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    } else {
+      this.socket.destroy();
+    }
+    this.finish(reason);
+  }
+
+  private finish(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.events.emit('close', { reason });
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.bytesIn += chunk.length;
+    this.lastRecv = Date.now();
+    let msgs: V2Message[];
+    try {
+      msgs = this.decoder.push(chunk);
+    } catch (e) {
+      this.close(e instanceof V2ProtocolError ? `protocol error: ${e.message}` : 'protocol error', true);
+      return;
+    }
+    for (const m of msgs) {
+      if (this.closed) return;
+      if (!this.takeToken()) {
+        this.close(`rate limit: more than ${this.limits.maxMessagesPerSecond} messages/s`);
+        return;
+      }
+      if (m.t === 'ka') continue;
+      if (m.t === 'bye') {
+        this.close(`remote said bye: ${m.reason}`, false);
+        return;
+      }
+      this.events.emit('message', m);
+    }
+  }
+
+  private takeToken(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.limits.messageBurst, this.tokens + ((now - this.lastRefill) / 1000) * this.limits.maxMessagesPerSecond);
+    this.lastRefill = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  private onTick(): void {
+    const now = Date.now();
+    if (now - this.lastRecv > this.limits.idleTimeoutMs) return this.close('idle timeout');
+    if (this.congestedSince && now - this.congestedSince > this.limits.maxCongestedMs) return this.close('congested for too long');
+    if (now - this.lastSend >= this.limits.keepaliveMs) this.send({ t: 'ka' });
+  }
+}
+
+/** Read until the remote's MAGIC + hello arrive. Resolves `v1` if the peer closes without answering (a seed peer). */
+export function readHandshake(socket: net.Socket, decoder: FrameDecoder, timeoutMs: number, initial?: Buffer): Promise<Hello | 'v1'> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    let magicSeen = false;
+    const done = (fn: () => void) => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.off('error', onError);
+      fn();
+    };
+    const onData = (chunk: Buffer) => {
+      try {
+        if (!magicSeen) {
+          buf = Buffer.concat([buf, chunk]);
+          const n = Math.min(buf.length, MAGIC.length);
+          if (!buf.subarray(0, n).equals(MAGIC.subarray(0, n))) return done(() => resolve('v1'));
+          if (buf.length < MAGIC.length) return;
+          magicSeen = true;
+          chunk = buf.subarray(MAGIC.length);
+        }
+        decoder.append(chunk);
+        const m = decoder.next();
+        if (!m) return;
+        if (m.t !== 'hello') throw new V2ProtocolError(`expected hello, got ${m.t}`);
+        socket.pause();
+        done(() => resolve(m));
+      } catch (e) {
+        done(() => reject(e));
+      }
+    };
+    const onClose = () => done(() => (magicSeen ? reject(new Error('connection closed during handshake')) : resolve('v1')));
+    const onError = (e: Error) => done(() => reject(e));
+    const timer = setTimeout(() => done(() => reject(new Error('handshake timed out'))), timeoutMs);
+    socket.on('data', onData);
+    socket.on('close', onClose);
+    socket.on('error', onError);
+    if (initial?.length) onData(initial);
+    socket.resume();
+  });
+}
+
+/** Open a TCP connection; rejects with a readable error. Aborting destroys the socket. */
+export function connectTcp(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => fail(new Error(`connect to ${host}:${port} timed out`)), timeoutMs);
+    const onAbort = () => fail(new Error('aborted'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.destroy();
+      reject(e);
+    };
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.off('error', fail);
+      resolve(socket);
+    });
+    socket.once('error', (e: NodeJS.ErrnoException) =>
+      fail(new Error(e.code === 'ECONNREFUSED' ? `could not connect to ${host}:${port} (connection refused)` : `could not connect to ${host}:${port}: ${e.message}`)),
+    );
+  });
+}
+
+/** Write MAGIC + hello. */
+export function sendHello(socket: net.Socket, hello: Hello): void {
+  socket.write(Buffer.concat([MAGIC, encodeFrame(hello)]));
+}
