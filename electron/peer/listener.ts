@@ -7,9 +7,81 @@ export interface ListenerLimits {
   maxConnectionsPerIp: number;
   /** Time allowed for the first bytes of a connection. */
   firstByteTimeoutMs: number;
+  /**
+   * New connections per remote IP: sustained per second, and the burst. v1
+   * opens one connection per message and many honest peers may share one
+   * NAT address, so this is generous; it catches reconnect storms.
+   */
+  connectsPerSecondPerIp: number;
+  connectBurstPerIp: number;
+  /** First temporary ban for an IP over its connect rate; each repeat doubles it, up to the max. */
+  banBaseMs: number;
+  banMaxMs: number;
 }
 
-export const DEFAULT_LISTENER_LIMITS: ListenerLimits = { maxConnections: 1024, maxConnectionsPerIp: 256, firstByteTimeoutMs: 10_000 };
+export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
+  maxConnections: 1024,
+  maxConnectionsPerIp: 256,
+  firstByteTimeoutMs: 10_000,
+  connectsPerSecondPerIp: 50,
+  connectBurstPerIp: 500,
+  banBaseMs: 30_000,
+  banMaxMs: 60 * 60_000,
+};
+
+interface IpRecord {
+  tokens: number;
+  at: number;
+  bannedUntil: number;
+  /** Bans so far; the next one lasts banBaseMs * 2^bans. */
+  bans: number;
+}
+
+/**
+ * Connection attempts per remote IP: a token bucket, and a temporary ban that
+ * doubles with each repeat. Bounded: at most `maxIps` records, oldest first out.
+ */
+export class ConnectTracker {
+  private readonly ips = new Map<string, IpRecord>();
+  constructor(
+    private readonly limits: Pick<ListenerLimits, 'connectsPerSecondPerIp' | 'connectBurstPerIp' | 'banBaseMs' | 'banMaxMs'>,
+    private readonly now: () => number = Date.now,
+    private readonly maxIps = 10_000,
+  ) {}
+
+  /** Record a connection attempt. `ok`, `banned` (still serving a ban) or `ban` (this attempt earned a new ban of `ms`). */
+  attempt(ip: string): { verdict: 'ok' } | { verdict: 'banned'; until: number } | { verdict: 'ban'; ms: number; count: number } {
+    const t = this.now();
+    let r = this.ips.get(ip);
+    if (!r) {
+      r = { tokens: this.limits.connectBurstPerIp, at: t, bannedUntil: 0, bans: 0 };
+    } else {
+      this.ips.delete(ip); // re-insert below: most recently seen last
+      // An IP that has behaved for a long while starts over.
+      if (r.bans > 0 && r.bannedUntil + this.limits.banMaxMs < t) r.bans = 0;
+    }
+    this.ips.set(ip, r);
+    if (this.ips.size > this.maxIps) this.ips.delete(this.ips.keys().next().value!);
+    if (r.bannedUntil > t) return { verdict: 'banned', until: r.bannedUntil };
+    r.tokens = Math.min(this.limits.connectBurstPerIp, r.tokens + ((t - r.at) / 1000) * this.limits.connectsPerSecondPerIp);
+    r.at = t;
+    if (r.tokens >= 1) {
+      r.tokens -= 1;
+      return { verdict: 'ok' };
+    }
+    const ms = Math.min(this.limits.banMaxMs, this.limits.banBaseMs * 2 ** r.bans);
+    r.bans++;
+    r.bannedUntil = t + ms;
+    r.tokens = this.limits.connectBurstPerIp;
+    return { verdict: 'ban', ms, count: r.bans };
+  }
+
+  /** The IPs currently banned, with when each ban ends. */
+  banned(): { ip: string; until: number; bans: number }[] {
+    const t = this.now();
+    return [...this.ips].filter(([, r]) => r.bannedUntil > t).map(([ip, r]) => ({ ip, until: r.bannedUntil, bans: r.bans }));
+  }
+}
 
 export interface ListenerHandlers {
   /** The connection started with the v2 magic; `rest` follows it. */
@@ -28,12 +100,14 @@ export class Listener {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly perIp = new Map<string, number>();
+  readonly connects: ConnectTracker;
 
   constructor(
     private readonly handlers: ListenerHandlers,
     private readonly limits: ListenerLimits,
     private readonly log: Logger,
   ) {
+    this.connects = new ConnectTracker(limits);
     this.server = net.createServer({ pauseOnConnect: false }, (s) => this.accept(s));
     this.server.on('error', (e) => log.error(`listener: ${e.message}`));
   }
@@ -41,7 +115,11 @@ export class Listener {
   listen(port: number, host: string): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException) => {
-        reject(new Error(e.code === 'EADDRINUSE' ? `port ${port} is already in use on ${host}` : `cannot listen on ${host}:${port}: ${e.message}`));
+        reject(
+          new Error(
+            e.code === 'EADDRINUSE' ? `port ${port} is already in use on ${host}` : `cannot listen on ${host}:${port}: ${e.message}`,
+          ),
+        );
       };
       this.server.once('error', onError);
       this.server.listen(port, host, () => {
@@ -65,6 +143,20 @@ export class Listener {
 
   private accept(socket: net.Socket): void {
     const ip = (socket.remoteAddress ?? '?').replace(/^::ffff:/, '');
+    const a = this.connects.attempt(ip);
+    if (a.verdict === 'banned') {
+      this.handlers.drop('banned IP');
+      socket.destroy();
+      return;
+    }
+    if (a.verdict === 'ban') {
+      this.handlers.drop('reconnecting too often');
+      this.log.warn(
+        `banned ${ip} for ${Math.round(a.ms / 1000)}s: more than ${this.limits.connectsPerSecondPerIp} connections/s (burst ${this.limits.connectBurstPerIp}), ban #${a.count}`,
+      );
+      socket.destroy();
+      return;
+    }
     if (this.sockets.size >= this.limits.maxConnections) {
       this.handlers.drop('connection limit');
       socket.destroy();

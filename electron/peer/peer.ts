@@ -633,6 +633,8 @@ export class Peer {
     conn.events.on('message', (m) => this.onMessage(n, m));
     conn.events.on('dropped', ({ type, reason }) => this.stats.drop(`${reason} (${type})`));
     conn.events.once('close', ({ reason }) => {
+      // Counted by kind (the text before any detail), so STATS stays a short list.
+      if (reason !== 'replaced' && !this.closing) this.stats.drop(`neighbour closed: ${reason.split(/[:(]/)[0]!.trim()}`);
       if (this.neighbours.get(remoteId) === n) this.neighbours.delete(remoteId);
       this.routes.deleteWhere((r) => r === conn);
       if (reason !== 'replaced') {

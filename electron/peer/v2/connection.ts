@@ -93,16 +93,31 @@ export class V2Connection {
     return (this.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
   }
 
-  /** Queue a message. Returns false if it was shed because the link is congested. */
+  /** Bytes waiting in this neighbour's send queue (the socket's user-space buffer). */
+  get queuedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /**
+   * Queue a message. The send queue is bounded: above `congestionBytes` queries
+   * and pings are shed, above twice that hits and pongs too, and control
+   * messages go on up to four times that, where the neighbour is dropped.
+   * Returns false if the message was shed.
+   */
   send(msg: V2Message): boolean {
     if (this.closed) return false;
     const queued = this.socket.writableLength;
     const p = priorityOf(msg.t);
     if (queued > this.limits.congestionBytes) {
       if (!this.congestedSince) this.congestedSince = Date.now();
+      if (queued > this.limits.congestionBytes * 4) {
+        this.events.emit('dropped', { type: msg.t, reason: 'send queue full' });
+        this.close('send queue full', false);
+        return false;
+      }
       const shed = p === 0 || (p === 1 && queued > this.limits.congestionBytes * 2);
       if (shed) {
-        this.events.emit('dropped', { type: msg.t, reason: 'congested' });
+        this.events.emit('dropped', { type: msg.t, reason: p === 0 ? 'congested: query shed' : 'congested: hit shed' });
         return false;
       }
     } else {
@@ -175,6 +190,7 @@ export class V2Connection {
   private onTick(): void {
     const now = Date.now();
     if (now - this.lastRecv > this.limits.idleTimeoutMs) return this.close('idle timeout');
+    if (this.congestedSince && this.socket.writableLength <= this.limits.congestionBytes) this.congestedSince = 0;
     if (this.congestedSince && now - this.congestedSince > this.limits.maxCongestedMs) return this.close('congested for too long');
     if (now - this.lastSend >= this.limits.keepaliveMs) this.send({ t: 'ka' });
   }
@@ -243,7 +259,13 @@ export function connectTcp(host: string, port: number, timeoutMs: number, signal
       resolve(socket);
     });
     socket.once('error', (e: NodeJS.ErrnoException) =>
-      fail(new Error(e.code === 'ECONNREFUSED' ? `could not connect to ${host}:${port} (connection refused)` : `could not connect to ${host}:${port}: ${e.message}`)),
+      fail(
+        new Error(
+          e.code === 'ECONNREFUSED'
+            ? `could not connect to ${host}:${port} (connection refused)`
+            : `could not connect to ${host}:${port}: ${e.message}`,
+        ),
+      ),
     );
   });
 }
