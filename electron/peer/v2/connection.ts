@@ -72,7 +72,7 @@ export class V2Connection {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => {});
     socket.on('close', () => this.finish('connection closed'));
-    const tick = Math.max(50, Math.min(limits.keepaliveMs, limits.idleTimeoutMs) / 3);
+    const tick = Math.max(50, Math.min(limits.keepaliveMs, limits.idleTimeoutMs, limits.maxCongestedMs) / 3);
     this.timer = setInterval(() => this.onTick(), tick);
     this.timer.unref();
     const rest = decoder.takeRest();
