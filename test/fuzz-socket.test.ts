@@ -4,8 +4,7 @@ import { afterAll, expect, it } from 'vitest';
 import { DEFAULT_LISTENER_LIMITS } from '../electron/peer/listener.js';
 import { parseV1 } from '../electron/peer/v1/codec.js';
 import { DEFAULT_LIMITS } from '../electron/peer/v2/connection.js';
-import { encodeFrame } from '../electron/peer/v2/frame.js';
-import { MAGIC, PROTOCOL_VERSION, type V2Message } from '../electron/peer/v2/messages.js';
+import { MAGIC, PROTOCOL_VERSION } from '../electron/peer/v2/messages.js';
 import { cleanupTemp, mb, newId, pool, startNetPeer, v1Request, waitFor } from '../bench/lib/network-peers.js';
 
 afterAll(() => cleanupTemp());
