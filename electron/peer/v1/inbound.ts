@@ -7,7 +7,14 @@ import { parseV1, V1_MAX_MESSAGE, V1ProtocolError, type V1Message } from './code
  * it parses and no more bytes come for a short quiet period, or when the
  * sender closes (SEARCH, DISCOVER and the results are sent-and-close).
  */
-export function readV1Message(socket: net.Socket, first: Buffer, ended: boolean, quietMs = 25, timeoutMs = 5000): Promise<V1Message> {
+export function readV1Message(
+  socket: net.Socket,
+  first: Buffer,
+  ended: boolean,
+  quietMs = 25,
+  timeoutMs = 5000,
+  incompleteQuietMs = 250,
+): Promise<V1Message> {
   return new Promise((resolve, reject) => {
     let buf = first;
     let quiet: NodeJS.Timeout | undefined;
@@ -33,12 +40,15 @@ export function readV1Message(socket: net.Socket, first: Buffer, ended: boolean,
         return;
       }
       clearTimeout(quiet);
+      let complete = true;
       try {
         parseV1(buf.toString('utf8'));
-        quiet = setTimeout(finish, quietMs);
       } catch {
-        /* incomplete so far: wait for more or for the end */
+        complete = false;
       }
+      // A parseable message is answered after a short quiet period; an unparseable one
+      // after a longer one (more bytes may still come), then rejected with its error.
+      quiet = setTimeout(finish, complete ? quietMs : incompleteQuietMs);
     };
     const onData = (c: Buffer) => {
       buf = Buffer.concat([buf, c]);

@@ -1,0 +1,50 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
+
+export const BIN = path.join(__dirname, '..', '..', 'bin', 'mactella.mjs');
+
+export interface CliProcess {
+  proc: ChildProcessWithoutNullStreams;
+  out: string[];
+  err: string[];
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  send(line: string): void;
+  exited: Promise<number | null>;
+}
+
+/** Run `mactella` as a child process (the real bin), collecting its output lines. */
+export function spawnCli(args: string[]): CliProcess {
+  const proc = spawn(process.execPath, [BIN, ...args], { stdio: 'pipe', env: { ...process.env, NO_COLOR: '1' } });
+  const out: string[] = [];
+  const err: string[] = [];
+  const split = (sink: string[]) => {
+    let rest = '';
+    return (c: Buffer) => {
+      const parts = (rest + c.toString()).split('\n');
+      rest = parts.pop()!;
+      sink.push(...parts);
+    };
+  };
+  proc.stdout.on('data', split(out));
+  proc.stderr.on('data', split(err));
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  return {
+    proc,
+    out,
+    err,
+    exited,
+    send: (line) => proc.stdin.write(`${line}\n`),
+    async waitFor(re, timeoutMs = 15_000) {
+      const end = Date.now() + timeoutMs;
+      while (Date.now() < end) {
+        for (const l of out) {
+          const m = l.match(re);
+          if (m) return m;
+        }
+        if (proc.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`no line matching ${re} in:\n${out.join('\n')}\n--- stderr:\n${err.join('\n')}`);
+    },
+  };
+}
