@@ -162,6 +162,8 @@ export class Peer {
       setProtocol: (a, v) => this.hostCache.setProtocol(a, v),
       emit: (ev, t) => this.events.emit(ev, t),
       uploadSlots: o.uploadSlots,
+      maxUploadRate: o.maxUploadRate,
+      maxDownloadRate: o.maxDownloadRate,
       connectTimeoutMs: this.tuning.handshakeTimeoutMs,
     });
     await this.transfers.restore();
@@ -368,6 +370,7 @@ export class Peer {
     }
     if (next.downloadDir !== this.opts.downloadDir) await fs.promises.mkdir(next.downloadDir, { recursive: true });
     this.transfers.slots.setSlots(next.uploadSlots);
+    this.transfers.setLimits({ up: next.maxUploadRate, down: next.maxDownloadRate });
     const port = this.opts.port;
     this.opts = next;
     const settings = optionsToSettings({ ...next, port: patch.port ?? port });
@@ -546,7 +549,7 @@ export class Peer {
     try {
       const req = decoder.next() ?? (await this.nextFrame(socket, decoder));
       this.stats.in(req.t);
-      if (hello.role === 'transfer' && req.t === 'get') return await this.transfers.serveV2(socket, req, hello);
+      if (hello.role === 'transfer' && (req.t === 'get' || req.t === 'pieces')) return await this.transfers.serveTransfer(socket, decoder, req, hello);
       if (hello.role === 'query' && req.t === 'list') return this.serveListing(socket);
       socket.end(encodeFrame({ t: 'error', code: 'bad-request', message: `unexpected ${req.t} on a ${hello.role} connection` }));
     } catch (e) {

@@ -14,6 +14,11 @@ export interface PartState {
   /** The final path this download will be renamed to. */
   finalPath: string;
   createdAt: number;
+  /** Piece size and hashes from a v2 source, once known. */
+  pieceSize?: number;
+  pieces?: string[];
+  /** Base64 bitmap of the pieces verified and written to the `.part`. */
+  done?: string;
 }
 
 export function partPathFor(finalPath: string): string {
@@ -61,7 +66,8 @@ export async function fileSize(p: string): Promise<number> {
 /** SHA-256 of the first `length` bytes of a file (to continue hashing after a resume). */
 export async function hashPrefix(p: string, length: number): Promise<crypto.Hash> {
   const h = crypto.createHash('sha256');
-  if (length > 0) for await (const c of fs.createReadStream(p, { start: 0, end: length - 1, highWaterMark: 1 << 20 })) h.update(c as Buffer);
+  if (length > 0)
+    for await (const c of fs.createReadStream(p, { start: 0, end: length - 1, highWaterMark: 1 << 20 })) h.update(c as Buffer);
   return h;
 }
 

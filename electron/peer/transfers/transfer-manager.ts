@@ -11,10 +11,14 @@ import type { StatsCounter } from '../stats.js';
 import { V1GetHeaderParser, listV1 } from '../v1/client.js';
 import { connectTcp, readHandshake, sendHello, type Hello } from '../v2/connection.js';
 import { encodeFrame, FrameDecoder } from '../v2/frame.js';
-import type { V2Of } from '../v2/messages.js';
-import { commitPart, fileSize, hashPrefix, listPartStates, partPathFor, writePartState, type PartState } from './part-file.js';
+import type { V2Message, V2Of } from '../v2/messages.js';
+import { commitPart, fileSize, listPartStates, partPathFor, writePartState, type PartState } from './part-file.js';
+import { Bitfield, PieceCache, pieceCount, pieceLength, TRANSFER_MAX_FRAME } from './pieces.js';
 import { etaSeconds, SpeedMeter } from './progress.js';
+import { sleep, takeAll, TokenBucket } from './rate-limiter.js';
 import { SlotQueue } from './slots.js';
+import { SocketReader } from './socket-reader.js';
+import { DiskError, runSwarm, type SourceConn } from './swarm.js';
 
 export interface DownloadRequest {
   name: string;
@@ -35,6 +39,11 @@ export interface TransferDeps {
   emit: (event: 'transfer:progress' | 'transfer:done' | 'transfer:failed', t: TransferInfo) => void;
   uploadSlots: number;
   connectTimeoutMs?: number;
+  /** Global limits in bytes per second; 0 = none. */
+  maxUploadRate?: number;
+  maxDownloadRate?: number;
+  /** How long an idle transfer connection is kept for a further request. */
+  idleTimeoutMs?: number;
 }
 
 interface Download {
@@ -44,12 +53,20 @@ interface Download {
   finalPath?: string;
   run?: Promise<void>;
   meter: SpeedMeter;
+  pieces?: { pieceSize: number; hashes: string[]; have: Bitfield };
+  /** Per-transfer limit. */
+  limit: TokenBucket;
+  saving?: Promise<void>;
+  saveAgain?: boolean;
+  wholeHash?: crypto.Hash;
+  hashedPieces?: number;
 }
 
 interface Upload {
   info: TransferInfo;
   socket: net.Socket;
   meter: SpeedMeter;
+  limit: TokenBucket;
 }
 
 const PROGRESS_INTERVAL_MS = 250;
@@ -69,8 +86,14 @@ export class TransferManager {
   readonly slots: SlotQueue;
   private readonly ticker: NodeJS.Timeout;
   private readonly lastSent = new Map<string, string>();
+  private readonly pieceCache = new PieceCache();
+  /** Global bandwidth limits, shared by every transfer in that direction. */
+  readonly upLimit: TokenBucket;
+  readonly downLimit: TokenBucket;
 
   constructor(private readonly deps: TransferDeps) {
+    this.upLimit = new TokenBucket(deps.maxUploadRate ?? 0);
+    this.downLimit = new TokenBucket(deps.maxDownloadRate ?? 0);
     this.slots = new SlotQueue(deps.uploadSlots);
     this.ticker = setInterval(() => this.publishProgress(), PROGRESS_INTERVAL_MS);
     this.ticker.unref();
@@ -95,32 +118,72 @@ export class TransferManager {
     for (const { partPath, state } of await listPartStates(this.deps.downloadDir())) {
       if ([...this.downloads.values()].some((d) => d.partPath === partPath)) continue;
       const id = crypto.randomUUID();
-      const bytes = await fileSize(partPath);
-      this.downloads.set(id, {
-        info: { id, direction: 'down', name: state.name, sha256: state.sha256, state: 'paused', bytes, total: state.size ?? 0, speed: 0, eta: null, sources: state.sources },
-        partPath,
-        finalPath: state.finalPath,
+      const d: Download = {
+        info: {
+          id,
+          direction: 'down',
+          name: state.name,
+          sha256: state.sha256,
+          state: 'paused',
+          bytes: 0,
+          total: state.size ?? 0,
+          speed: 0,
+          eta: null,
+          sources: [],
+        },
         meter: new SpeedMeter(),
-      });
-      this.reservedPaths.add(state.finalPath);
+        limit: new TokenBucket(),
+      };
+      this.attachState(d, partPath, state);
+      this.downloads.set(id, d);
     }
   }
 
+  /** Change the global limits (bytes/s, 0 = none); running transfers follow at once. */
+  setLimits(limits: { up?: number; down?: number }): void {
+    if (limits.up !== undefined) this.upLimit.setRate(limits.up);
+    if (limits.down !== undefined) this.downLimit.setRate(limits.down);
+  }
+
+  /** A limit for one transfer (either direction), on top of the global one. */
+  setTransferLimit(id: string, bytesPerSecond: number): TransferInfo {
+    const t = this.downloads.get(id) ?? this.uploads.get(id);
+    if (!t) throw new Error(`no transfer with id ${id}`);
+    t.limit.setRate(bytesPerSecond);
+    return { ...t.info };
+  }
+
   download(req: DownloadRequest): TransferInfo {
-    // The same file already downloading: return that transfer, adding the new sources.
-    if (req.sha256) {
+    // The same file already downloading (or left paused by an earlier run): return that transfer, adding the new sources.
+    const name = path.posix.basename(req.name);
+    const sameSource = (d: Download) => req.sources.some((s) => d.info.sources.some((x) => x.host === s.host && x.port === s.port));
+    {
       for (const d of this.downloads.values()) {
-        if (d.info.sha256 === req.sha256 && d.info.state !== 'cancelled' && d.info.state !== 'failed' && d.info.state !== 'done') {
+        if (d.info.direction !== 'down' || d.info.state === 'cancelled' || d.info.state === 'done') continue;
+        const same = req.sha256 ? d.info.sha256 === req.sha256 : d.info.name === name && sameSource(d);
+        if (same) {
           for (const s of req.sources) if (!d.info.sources.some((x) => x.host === s.host && x.port === s.port)) d.info.sources.push(s);
-          if (d.info.state === 'paused') this.resume(d.info.id);
+          if (d.info.state === 'paused' || d.info.state === 'failed') this.resume(d.info.id);
           return { ...d.info };
         }
       }
     }
     const id = crypto.randomUUID();
     const d: Download = {
-      info: { id, direction: 'down', name: path.posix.basename(req.name), sha256: req.sha256, state: 'queued', bytes: 0, total: req.size ?? 0, speed: 0, eta: null, sources: [...req.sources] },
+      info: {
+        id,
+        direction: 'down',
+        name,
+        sha256: req.sha256,
+        state: 'queued',
+        bytes: 0,
+        total: req.size ?? 0,
+        speed: 0,
+        eta: null,
+        sources: [...req.sources],
+      },
       meter: new SpeedMeter(),
+      limit: new TokenBucket(),
     };
     this.downloads.set(id, d);
     this.start(d);
@@ -209,21 +272,48 @@ export class TransferManager {
   private async run(d: Download, signal: AbortSignal): Promise<void> {
     await fs.promises.mkdir(this.deps.downloadDir(), { recursive: true });
     if (!d.partPath) await this.preparePart(d);
+    d.info.state = 'running';
+    d.meter.reset(d.info.bytes);
     const errors: string[] = [];
+    let pre: SourceConn | undefined;
+    if (!d.pieces) {
+      for (const source of [...d.info.sources]) {
+        if (signal.aborted) return;
+        if (this.deps.protocolOf(source) === 'v1') continue;
+        try {
+          const c = await this.openSource(source, signal);
+          if (c === 'v1') continue;
+          try {
+            await this.fetchPieceList(d, c);
+            pre = c;
+            break;
+          } catch (e) {
+            c.socket.destroy();
+            throw e;
+          }
+        } catch (e) {
+          if (signal.aborted) return;
+          errors.push(`${formatAddress(source)}: ${(e as Error).message}`);
+          this.deps.log.warn(`download ${d.info.name} from ${formatAddress(source)}: ${(e as Error).message}`);
+        }
+      }
+    }
+    if (d.pieces) {
+      try {
+        await this.swarm(d, signal, pre);
+        await this.finish(d);
+        return;
+      } catch (e) {
+        if (signal.aborted || e instanceof DiskError) throw e;
+        errors.push((e as Error).message);
+      }
+    }
+    // Seed peers: a whole-file GET without ranges, verified when the hash is known.
     for (const source of [...d.info.sources]) {
       if (signal.aborted) return;
-      d.info.state = 'running';
-      d.meter.reset(d.info.bytes);
+      if (this.deps.protocolOf(source) !== 'v1') continue;
       try {
-        const proto = this.deps.protocolOf(source);
-        if (proto === 'v1') await this.fetchV1(d, source, signal);
-        else {
-          const used = await this.fetchV2(d, source, signal);
-          if (used === 'v1') {
-            this.deps.setProtocol(source, 'v1');
-            await this.fetchV1(d, source, signal);
-          }
-        }
+        await this.fetchV1(d, source, signal);
         await this.finish(d);
         return;
       } catch (e) {
@@ -232,27 +322,123 @@ export class TransferManager {
         this.deps.log.warn(`download ${d.info.name} from ${formatAddress(source)}: ${(e as Error).message}`);
       }
     }
+    if (errors.length === 0) errors.push('no source to download from');
     throw new TransferError(errors.length === 1 ? errors[0]!.replace(/^[^ ]+: /, '') : `all sources failed (${errors.join('; ')})`);
+  }
+
+  /** Open a v2 transfer connection; 'v1' if the peer turned out to be a seed peer. */
+  private async openSource(source: PeerAddress, signal: AbortSignal): Promise<SourceConn | 'v1'> {
+    const socket = await connectTcp(source.host, source.port, this.deps.connectTimeoutMs ?? 5000, signal);
+    socket.on('error', () => {});
+    const onAbort = () => socket.destroy();
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('close', () => signal.removeEventListener('abort', onAbort));
+    try {
+      const decoder = new FrameDecoder(TRANSFER_MAX_FRAME);
+      sendHello(socket, this.deps.hello());
+      const remote = await readHandshake(socket, decoder, this.deps.connectTimeoutMs ?? 5000);
+      if (remote === 'v1') {
+        this.deps.setProtocol(source, 'v1');
+        socket.destroy();
+        return 'v1';
+      }
+      this.deps.setProtocol(source, 'v2');
+      return { source, socket, decoder, reader: new SocketReader(socket, decoder.takeRest()) };
+    } catch (e) {
+      socket.destroy();
+      throw e;
+    }
+  }
+
+  private async request(c: SourceConn, msg: V2Message, d?: Download): Promise<V2Message> {
+    c.socket.write(encodeFrame(msg));
+    for (;;) {
+      const m = await c.reader.frame(c.decoder, 30_000);
+      if (!m) throw new TransferError('source closed the connection');
+      if (m.t === 'queued' && d) {
+        d.info.queuePosition = m.position;
+        continue;
+      }
+      if (m.t === 'error') throw new TransferError(m.message);
+      return m;
+    }
+  }
+
+  /** Learn the size, SHA-256 and piece hashes from a v2 source. */
+  private async fetchPieceList(d: Download, c: SourceConn): Promise<void> {
+    const head = await this.request(c, {
+      t: 'get',
+      offset: 0,
+      length: 0,
+      more: true,
+      ...(d.info.sha256 ? { sha256: d.info.sha256 } : { name: d.info.name }),
+    });
+    if (head.t !== 'get-ok') throw new TransferError(`unexpected ${head.t} from source`);
+    if (d.info.sha256 && head.sha256 !== d.info.sha256) throw new TransferError('source offered different content');
+    if (!d.info.sha256) {
+      d.info.sha256 = head.sha256;
+      await this.adoptEarlierPart(d);
+      if (d.pieces) return;
+    }
+    d.info.total = head.size;
+    const list = await this.request(c, { t: 'pieces', sha256: head.sha256 });
+    if (list.t !== 'pieces-ok') throw new TransferError(`unexpected ${list.t} from source`);
+    if (list.sha256 !== head.sha256 || list.size !== head.size || list.hashes.length !== pieceCount(list.size, list.pieceSize))
+      throw new TransferError('source sent an inconsistent piece list');
+    d.pieces = { pieceSize: list.pieceSize, hashes: list.hashes, have: new Bitfield(list.hashes.length) };
+    await this.saveState(d);
+  }
+
+  /** A download started by name turned out to be content an earlier run left as `.part`: continue that one. */
+  private async adoptEarlierPart(d: Download): Promise<void> {
+    for (const { partPath, state } of await listPartStates(this.deps.downloadDir())) {
+      if (partPath === d.partPath || state.sha256 !== d.info.sha256) continue;
+      if ([...this.downloads.values()].some((o) => o !== d && o.partPath === partPath)) continue;
+      await fs.promises.rm(d.partPath!, { force: true });
+      await fs.promises.rm(`${d.partPath!}.json`, { force: true });
+      this.reservedPaths.delete(d.finalPath!);
+      this.attachState(d, partPath, state);
+      return;
+    }
+  }
+
+  private attachState(d: Download, partPath: string, state: PartState): void {
+    d.partPath = partPath;
+    d.finalPath = state.finalPath;
+    if (state.sha256) d.info.sha256 = state.sha256;
+    if (state.size !== undefined) d.info.total = state.size;
+    if (state.pieceSize && state.pieces && state.size !== undefined && state.pieces.length === pieceCount(state.size, state.pieceSize)) {
+      d.pieces = { pieceSize: state.pieceSize, hashes: state.pieces, have: new Bitfield(state.pieces.length, state.done) };
+      d.info.bytes = this.doneBytes(d);
+    }
+    for (const s of state.sources) if (!d.info.sources.some((x) => x.host === s.host && x.port === s.port)) d.info.sources.push(s);
+    this.reservedPaths.add(state.finalPath);
+  }
+
+  private doneBytes(d: Download): number {
+    if (!d.pieces) return 0;
+    let n = 0;
+    for (let i = 0; i < d.pieces.hashes.length; i++) if (d.pieces.have.has(i)) n += pieceLength(i, d.info.total, d.pieces.pieceSize);
+    return n;
   }
 
   private async preparePart(d: Download): Promise<void> {
     const dir = this.deps.downloadDir();
-    // Resume a download of the same content left by an earlier run.
-    if (d.info.sha256) {
-      for (const { partPath, state } of await listPartStates(dir)) {
-        if (state.sha256 === d.info.sha256 && ![...this.downloads.values()].some((o) => o !== d && o.partPath === partPath)) {
-          d.partPath = partPath;
-          d.finalPath = state.finalPath;
-          d.info.bytes = await fileSize(partPath);
-          this.reservedPaths.add(state.finalPath);
-          return;
-        }
+    // Resume a download of the same content (or, without a hash, the same name from the same source) left by an earlier run.
+    for (const { partPath, state } of await listPartStates(dir)) {
+      if ([...this.downloads.values()].some((o) => o !== d && o.partPath === partPath)) continue;
+      const same = d.info.sha256
+        ? state.sha256 === d.info.sha256
+        : state.name === d.info.name && state.sources.some((s) => d.info.sources.some((x) => x.host === s.host && x.port === s.port));
+      if (same) {
+        this.attachState(d, partPath, state);
+        return;
       }
     }
     d.finalPath = await uniquePath(dir, d.info.name, this.reservedPaths);
     this.reservedPaths.add(d.finalPath);
     d.partPath = partPathFor(d.finalPath);
-    await fs.promises.writeFile(d.partPath, '');
+    await fs.promises.writeFile(d.partPath, '', { flag: 'wx' });
     await this.saveState(d);
   }
 
@@ -265,109 +451,71 @@ export class TransferManager {
       sources: d.info.sources,
       finalPath: d.finalPath!,
       createdAt: Date.now(),
+      ...(d.pieces ? { pieceSize: d.pieces.pieceSize, pieces: d.pieces.hashes, done: d.pieces.have.toBase64() } : {}),
     };
     await writePartState(d.partPath!, s);
   }
 
-  /** One v2 fetch of the rest of the file from one source. Returns 'v1' if the source turned out to be a seed peer. */
-  private async fetchV2(d: Download, source: PeerAddress, signal: AbortSignal): Promise<'v1' | 'ok'> {
-    const socket = await connectTcp(source.host, source.port, this.deps.connectTimeoutMs ?? 5000, signal);
-    const onAbort = () => socket.destroy();
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      const decoder = new FrameDecoder();
-      sendHello(socket, this.deps.hello());
-      const remote = await readHandshake(socket, decoder, 5000);
-      if (remote === 'v1') return 'v1';
-      this.deps.setProtocol(source, 'v2');
-      const offset = await fileSize(d.partPath!);
-      const req: V2Of<'get'> = { t: 'get', offset, ...(d.info.sha256 ? { sha256: d.info.sha256 } : { name: d.info.name }) };
-      socket.write(encodeFrame(req));
-      const header = await this.awaitGetOk(socket, decoder, d);
-      if (d.info.sha256 && header.sha256 !== d.info.sha256) throw new TransferError('source offered different content');
-      if (!d.info.sha256 || d.info.total !== header.size) {
-        d.info.sha256 = header.sha256;
-        d.info.total = header.size;
-        await this.saveState(d);
-      }
-      if (header.offset !== offset) throw new TransferError('source ignored the requested offset');
-      d.info.queuePosition = undefined;
-      await this.receiveRaw(d, socket, decoder.takeRest(), offset, header.length);
-      return 'ok';
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-      socket.destroy();
+  /** Save the state soon, coalescing: at most one write in flight and one every 200 ms. */
+  private saveStateSoon(d: Download): void {
+    if (d.saving) {
+      d.saveAgain = true;
+      return;
     }
+    d.saving = (async () => {
+      do {
+        d.saveAgain = false;
+        await this.saveState(d).catch((e: Error) => this.deps.log.warn(`cannot save the state of ${d.info.name}: ${e.message}`));
+        await sleep(200);
+      } while (d.saveAgain);
+      d.saving = undefined;
+    })();
   }
 
-  private awaitGetOk(socket: net.Socket, decoder: FrameDecoder, d: Download): Promise<V2Of<'get-ok'>> {
-    return new Promise((resolve, reject) => {
-      const done = (fn: () => void) => {
-        socket.off('data', onData);
-        socket.off('close', onClose);
-        fn();
-      };
-      const onData = (chunk: Buffer) => {
-        try {
-          decoder.append(chunk);
-          for (let m = decoder.next(); m; m = decoder.next()) {
-            if (m.t === 'queued') {
-              d.info.state = 'queued';
-              d.info.queuePosition = m.position;
-              this.emitNow(d.info, 'transfer:progress');
-            } else if (m.t === 'error') return done(() => reject(new TransferError(m.message)));
-            else if (m.t === 'get-ok') {
-              socket.pause();
-              d.info.state = 'running';
-              return done(() => resolve(m));
-            } else return done(() => reject(new TransferError(`unexpected ${m.t} from source`)));
+  private async swarm(d: Download, signal: AbortSignal, pre?: SourceConn): Promise<void> {
+    const pieces = d.pieces!;
+    const fh = await fs.promises.open(d.partPath!, 'r+');
+    // Hash the whole file on the way in while pieces arrive in order; the rest is read back at the end.
+    d.wholeHash = crypto.createHash('sha256');
+    d.hashedPieces = 0;
+    try {
+      d.info.bytes = this.doneBytes(d);
+      await runSwarm({
+        sha256: d.info.sha256!,
+        size: d.info.total,
+        pieceSize: pieces.pieceSize,
+        hashes: pieces.hashes,
+        have: pieces.have,
+        fh,
+        sources: () => d.info.sources.filter((s) => this.deps.protocolOf(s) !== 'v1'),
+        open: (s) => this.openSource(s, signal),
+        throttle: (n) => takeAll([this.downLimit, d.limit], n),
+        onBytes: (n) => {
+          this.deps.stats.bytesDown += n;
+        },
+        onPiece: (i, data) => {
+          d.info.bytes += data.length;
+          if (i === d.hashedPieces) {
+            d.wholeHash!.update(data);
+            d.hashedPieces++;
           }
-        } catch (e) {
-          done(() => reject(e));
-        }
-      };
-      const onClose = () => done(() => reject(new TransferError('source closed the connection')));
-      socket.on('data', onData);
-      socket.on('close', onClose);
-      socket.resume();
-    });
-  }
-
-  /** Stream `length` raw bytes from the socket into the part file at `offset`, hashing as they pass. */
-  private async receiveRaw(d: Download, socket: net.Socket, first: Buffer, offset: number, length: number): Promise<void> {
-    const out = fs.createWriteStream(d.partPath!, { flags: offset > 0 ? 'r+' : 'w', start: offset });
-    let got = 0;
-    const write = (chunk: Buffer): boolean => {
-      const take = chunk.length > length - got ? chunk.subarray(0, length - got) : chunk;
-      got += take.length;
-      d.info.bytes = offset + got;
-      this.deps.stats.bytesDown += take.length;
-      return take.length === 0 ? true : out.write(take);
-    };
-    await new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const finish = (err?: Error) => {
-        if (settled) return;
-        settled = true;
-        socket.off('data', onData);
-        socket.off('close', onClose);
-        out.end(() => (err ? reject(err) : resolve()));
-      };
-      out.on('error', (e: NodeJS.ErrnoException) =>
-        finish(new TransferError(e.code === 'ENOSPC' ? 'disk full: partial data kept, resume when there is space' : `cannot write: ${e.message}`)),
-      );
-      out.on('drain', () => socket.resume());
-      const onData = (chunk: Buffer) => {
-        if (!write(chunk)) socket.pause();
-        if (got >= length) finish();
-      };
-      const onClose = () => finish(got >= length ? undefined : new TransferError(`source went away after ${offset + got} of ${offset + length} bytes`));
-      socket.on('data', onData);
-      socket.on('close', onClose);
-      if (first.length) onData(first);
-      if (got < length) socket.resume();
-      else finish();
-    });
+          this.saveStateSoon(d);
+        },
+        onQueued: (position) => {
+          d.info.queuePosition = position;
+          d.info.state = position === undefined ? 'running' : 'queued';
+        },
+        log: this.deps.log,
+        name: d.info.name,
+        signal,
+        preopened: pre,
+      });
+      await fh.truncate(d.info.total);
+    } finally {
+      await fh.close();
+      await d.saving;
+      await this.saveState(d).catch(() => {});
+    }
   }
 
   /** A whole-file GET from a seed peer (no ranges: a resume starts over). */
@@ -404,29 +552,82 @@ export class TransferManager {
       d.info.total = parser.size!;
       d.info.bytes = 0;
       await this.saveState(d);
-      await this.receiveRaw(d, socket, rest, 0, parser.size!);
+      await this.receiveV1(d, socket, rest, parser.size!);
     } finally {
       signal.removeEventListener('abort', onAbort);
       socket.destroy();
     }
   }
 
+  /** Stream a seed peer's whole file into the `.part` from offset 0, with back-pressure and limits. */
+  private async receiveV1(d: Download, socket: net.Socket, first: Buffer, length: number): Promise<void> {
+    d.wholeHash = crypto.createHash('sha256');
+    d.hashedPieces = undefined;
+    if (d.pieces) d.pieces.have.clear();
+    const reader = new SocketReader(socket, first);
+    const fh = await fs.promises.open(d.partPath!, 'w');
+    try {
+      let got = 0;
+      let pending: Promise<unknown> | undefined;
+      while (got < length) {
+        const c = await reader.read(length - got, 30_000);
+        if (!c) throw new TransferError(`source went away after ${got} of ${length} bytes`);
+        const at = got;
+        got += c.length;
+        d.wholeHash.update(c);
+        this.deps.stats.bytesDown += c.length;
+        await pending;
+        pending = fh.write(c, 0, c.length, at).then(
+          () => (d.info.bytes = at + c.length),
+          (e: NodeJS.ErrnoException) => {
+            throw new DiskError(
+              e.code === 'ENOSPC'
+                ? 'disk full: partial data kept, resume when there is space'
+                : `cannot write the .part file: ${e.message}`,
+            );
+          },
+        );
+        const wait = takeAll([this.downLimit, d.limit], c.length);
+        if (wait > 0) await sleep(wait);
+      }
+      await pending;
+      d.hashedPieces = Number.MAX_SAFE_INTEGER;
+    } finally {
+      await fh.close();
+    }
+  }
+
   private async finish(d: Download): Promise<void> {
     const size = await fileSize(d.partPath!);
     if (size !== d.info.total) throw new TransferError(`incomplete: ${size} of ${d.info.total} bytes`);
-    const digest = (await hashPrefix(d.partPath!, size)).digest('hex');
+    // Whole-file check: continue the hash kept on the way in, reading back only what it has not seen.
+    const hash = d.wholeHash ?? crypto.createHash('sha256');
+    const seen = d.wholeHash
+      ? Math.min(size, (d.hashedPieces ?? 0) * (d.pieces?.pieceSize ?? 0), d.hashedPieces === Number.MAX_SAFE_INTEGER ? size : Infinity)
+      : 0;
+    if (seen < size)
+      for await (const c of fs.createReadStream(d.partPath!, { start: seen, end: size - 1, highWaterMark: 1 << 20 }))
+        hash.update(c as Buffer);
+    d.wholeHash = undefined;
+    const digest = hash.digest('hex');
     if (d.info.sha256 && digest !== d.info.sha256) {
-      // Corrupt data: start over rather than keep bad bytes.
+      // Every piece matched its hash but the whole did not: the piece list itself was wrong. Start over.
+      d.pieces = undefined;
       await fs.promises.truncate(d.partPath!, 0);
       d.info.bytes = 0;
+      await this.saveState(d);
       throw new TransferError('SHA-256 mismatch: the data was corrupt, partial file discarded');
     }
     d.info.sha256 = digest;
-    const finalPath = await commitPart(d.partPath!, d.finalPath!, () => uniquePath(this.deps.downloadDir(), d.info.name, this.reservedPaths));
+    const finalPath = await commitPart(d.partPath!, d.finalPath!, () =>
+      uniquePath(this.deps.downloadDir(), d.info.name, this.reservedPaths),
+    );
     this.reservedPaths.delete(d.finalPath!);
     d.info.path = finalPath;
     d.info.state = 'done';
     d.info.verified = true;
+    d.info.bytes = size;
+    d.info.queuePosition = undefined;
     d.info.speed = 0;
     d.info.eta = 0;
     this.deps.log.info(`downloaded ${d.info.name} (${size} bytes, sha256 ${digest.slice(0, 12)}…) to ${finalPath}`);
@@ -435,30 +636,73 @@ export class TransferManager {
 
   // ---- uploads ----
 
-  /** Serve a v2 GET on a transfer connection: queue for a slot, then header + raw bytes. */
-  async serveV2(socket: net.Socket, req: V2Of<'get'>, remote: Hello): Promise<void> {
-    const file = req.sha256 ? this.deps.library.getByHash(req.sha256) : req.name ? this.deps.library.getByName(req.name) : undefined;
-    const fail = (code: string, message: string) => {
-      socket.end(encodeFrame({ t: 'error', code, message }));
-    };
-    if (!file) return fail('not-found', 'could not find the file in the shared folder');
-    if (req.offset > file.size) return fail('bad-range', `offset ${req.offset} is past the end (${file.size})`);
-    const length = Math.min(req.length ?? file.size - req.offset, file.size - req.offset);
+  /**
+   * Serve a v2 transfer connection: `get` (a range, after waiting for an upload
+   * slot; a zero-length get answers at once with the file's size and hash) and
+   * `pieces` (the piece-hash list). With `more`, the connection stays open for
+   * the next request and keeps its slot.
+   */
+  async serveTransfer(socket: net.Socket, decoder: FrameDecoder, first: V2Message, remote: Hello): Promise<void> {
+    const reader = new SocketReader(socket, decoder.takeRest(), 64 * 1024);
     const abort = new AbortController();
     socket.once('close', () => abort.abort());
-    let release: () => void;
+    socket.on('error', () => {});
+    const who = `${socket.remoteAddress?.replace(/^::ffff:/, '')}:${remote.port}`;
+    let release: (() => void) | undefined;
+    let up: Upload | undefined;
+    const fail = (code: string, message: string): void => {
+      socket.end(encodeFrame({ t: 'error', code, message }));
+    };
     try {
-      release = await this.slots.acquire((position) => socket.write(encodeFrame({ t: 'queued', position })), abort.signal);
-    } catch (e) {
-      return fail('busy', (e as Error).message);
-    }
-    try {
-      if (socket.destroyed) return;
-      await this.streamFile(socket, file, req.offset, length, `${socket.remoteAddress?.replace(/^::ffff:/, '')}:${remote.port}`, () =>
-        socket.write(encodeFrame({ t: 'get-ok', name: file.name, size: file.size, sha256: file.sha256, offset: req.offset, length })),
-      );
+      for (
+        let req: V2Message | undefined = first;
+        req;
+        req = await reader.frame(decoder, this.deps.idleTimeoutMs ?? 30_000).catch(() => undefined)
+      ) {
+        if (req.t === 'pieces') {
+          const file = this.deps.library.getByHash(req.sha256);
+          if (!file) return fail('not-found', 'could not find the file in the shared folder');
+          try {
+            const list = await this.pieceCache.get(file);
+            socket.write(
+              encodeFrame({ t: 'pieces-ok', sha256: list.sha256, size: list.size, pieceSize: list.pieceSize, hashes: list.hashes }),
+            );
+          } catch (e) {
+            return fail('not-found', (e as Error).message);
+          }
+          continue;
+        }
+        if (req.t !== 'get') return fail('bad-request', `unexpected ${req.t} on a transfer connection`);
+        const file = req.sha256 ? this.deps.library.getByHash(req.sha256) : req.name ? this.deps.library.getByName(req.name) : undefined;
+        if (!file) return fail('not-found', 'could not find the file in the shared folder');
+        if (req.offset > file.size) return fail('bad-range', `offset ${req.offset} is past the end (${file.size})`);
+        const length = Math.min(req.length ?? file.size - req.offset, file.size - req.offset);
+        const header = () =>
+          socket.write(encodeFrame({ t: 'get-ok', name: file.name, size: file.size, sha256: file.sha256, offset: req.offset, length }));
+        if (length === 0 && req.more) {
+          header();
+          continue;
+        }
+        if (!release) {
+          try {
+            release = await this.slots.acquire((position) => socket.write(encodeFrame({ t: 'queued', position })), abort.signal);
+          } catch (e) {
+            return fail('busy', (e as Error).message);
+          }
+        }
+        if (socket.destroyed) return;
+        if (!up || up.info.sha256 !== file.sha256) up = this.startUpload(socket, file, who);
+        const ok = await this.streamRange(socket, file, req.offset, length, up, header);
+        if (!ok) return;
+        if (!req.more) {
+          socket.end();
+          return;
+        }
+      }
     } finally {
-      release();
+      release?.();
+      if (up) this.endUpload(up);
+      if (!socket.destroyed) socket.end();
     }
   }
 
@@ -476,64 +720,111 @@ export class TransferManager {
       socket.end('ERROR: server busy, try again later');
       return;
     }
+    const up = this.startUpload(socket, file, `${socket.remoteAddress?.replace(/^::ffff:/, '')} (v1)`);
     try {
-      await this.streamFile(socket, file, 0, file.size, `${socket.remoteAddress?.replace(/^::ffff:/, '')} (v1)`, async () => {
+      const ok = await this.streamRange(socket, file, 0, file.size, up, async () => {
         socket.setNoDelay(true);
         await new Promise<void>((r) => socket.write(String(file.size), () => r()));
         // The seed's client reads the size with one recv(64): give it time to read it alone.
         await new Promise((r) => setTimeout(r, 60));
       });
+      if (ok) socket.end();
     } finally {
       release();
+      this.endUpload(up);
     }
   }
 
-  private async streamFile(socket: net.Socket, file: IndexedFile, offset: number, length: number, who: string, header: () => unknown): Promise<void> {
+  private startUpload(socket: net.Socket, file: IndexedFile, who: string): Upload {
+    const id = crypto.randomUUID();
+    const up: Upload = {
+      info: {
+        id,
+        direction: 'up',
+        name: file.name,
+        sha256: file.sha256,
+        state: 'running',
+        bytes: 0,
+        total: file.size,
+        speed: 0,
+        eta: null,
+        sources: [],
+      },
+      socket,
+      meter: new SpeedMeter(),
+      limit: new TokenBucket(),
+    };
+    this.deps.log.info(`uploading ${file.name} to ${who}`);
+    this.uploads.set(id, up);
+    return up;
+  }
+
+  private endUpload(up: Upload): void {
+    if (up.info.state === 'running')
+      up.info.state = up.info.bytes > 0 && !up.socket.destroyed ? 'done' : up.info.bytes >= up.info.total ? 'done' : 'failed';
+    this.emitNow(up.info, up.info.state === 'done' ? 'transfer:done' : 'transfer:failed');
+    // Keep finished uploads briefly for the UI, bounded.
+    setTimeout(() => this.uploads.delete(up.info.id), 60_000).unref();
+  }
+
+  /** Send a header, then `length` bytes of the file from `offset`, within the limits. False if the connection was lost. */
+  private async streamRange(
+    socket: net.Socket,
+    file: IndexedFile,
+    offset: number,
+    length: number,
+    up: Upload,
+    header: () => unknown,
+  ): Promise<boolean> {
     // Re-check at open time: the index may be stale, and a file may have become a symlink.
     const st = await fs.promises.lstat(file.absPath).catch(() => undefined);
     if (!st?.isFile() || !(await isRealPathInside(this.deps.library.root, file.absPath))) {
       socket.end(encodeFrame({ t: 'error', code: 'not-found', message: 'file is no longer shared' }));
-      return;
+      return false;
     }
-    const id = crypto.randomUUID();
-    const up: Upload = {
-      info: { id, direction: 'up', name: file.name, sha256: file.sha256, state: 'running', bytes: 0, total: length, speed: 0, eta: null, sources: [] },
-      socket,
-      meter: new SpeedMeter(),
-    };
-    this.deps.log.info(`uploading ${file.name} to ${who}`);
-    this.uploads.set(id, up);
-    try {
-      await header();
-      if (length === 0) {
-        socket.end();
-        up.info.state = 'done';
-        return;
-      }
-      const stream = fs.createReadStream(file.absPath, { start: offset, end: offset + length - 1, highWaterMark: 256 * 1024 });
-      stream.on('data', (c) => {
+    await header();
+    if (length === 0) return !socket.destroyed;
+    const stream = fs.createReadStream(file.absPath, { start: offset, end: offset + length - 1, highWaterMark: 256 * 1024 });
+    let sent = 0;
+    return new Promise<boolean>((resolve) => {
+      let paused = 0;
+      const settle = (ok: boolean) => {
+        socket.off('close', onClose);
+        socket.off('drain', onDrain);
+        resolve(ok);
+      };
+      const unpause = () => {
+        if (--paused === 0) stream.resume();
+      };
+      const onDrain = () => unpause();
+      const onClose = () => {
+        stream.destroy();
+        settle(false);
+      };
+      stream.on('data', (chunk) => {
+        const c = chunk as Buffer;
+        sent += c.length;
         up.info.bytes += c.length;
         this.deps.stats.bytesUp += c.length;
+        if (!socket.write(c)) {
+          paused++;
+          stream.pause();
+          socket.once('drain', onDrain);
+        }
+        const wait = takeAll([this.upLimit, up.limit], c.length);
+        if (wait > 0) {
+          paused++;
+          stream.pause();
+          setTimeout(unpause, wait);
+        }
       });
-      await new Promise<void>((resolve) => {
-        stream.pipe(socket);
-        stream.on('error', () => {
-          socket.destroy();
-          resolve();
-        });
-        socket.on('close', () => {
-          stream.destroy();
-          resolve();
-        });
-        stream.on('end', () => socket.end());
+      stream.on('error', () => {
+        socket.destroy();
+        settle(false);
       });
-      up.info.state = up.info.bytes >= length ? 'done' : up.info.state === 'cancelled' ? 'cancelled' : 'failed';
-    } finally {
-      if (up.info.state === 'running') up.info.state = 'failed';
-      this.emitNow(up.info, up.info.state === 'done' ? 'transfer:done' : 'transfer:failed');
-      // Keep finished uploads briefly for the UI, bounded.
-      setTimeout(() => this.uploads.delete(id), 60_000).unref();
-    }
+      stream.on('end', () => settle(sent >= length && !socket.destroyed));
+      socket.on('close', onClose);
+    });
   }
 
   // ---- progress ----

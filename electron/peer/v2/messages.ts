@@ -58,6 +58,8 @@ export const v2MessageSchema = z.discriminatedUnion('t', [
       name: fileName.optional(),
       offset: count,
       length: count.optional(),
+      /** Keep the transfer connection open for further requests after this range. */
+      more: z.boolean().optional(),
     })
     .strict(),
   z.object({ t: z.literal('get-ok'), name: fileName, size: count, sha256, offset: count, length: count }).strict(),
