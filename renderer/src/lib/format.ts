@@ -1,0 +1,34 @@
+import { formatBytes } from '../../../shared/format.js';
+import type { PeerAddress } from '../../../shared/types.js';
+
+export { formatBytes, formatEta, formatSpeed, percent } from '../../../shared/format.js';
+
+/** A size that may be unknown (v1 hits, peers that have not said). */
+export function formatSize(n: number | undefined): string {
+  return n === undefined ? 'size unknown' : formatBytes(n);
+}
+
+export function formatAddress(a: PeerAddress): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** `Date.now()`-style time as "just now", "5 min ago", … */
+export function formatAgo(time: number | undefined, now = Date.now()): string {
+  if (!time) return 'never';
+  const s = Math.max(0, Math.round((now - time) / 1000));
+  if (s < 10) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+
+/** The last path segment of a shared-folder name (`a/b/c.mp3` → `c.mp3`). */
+export function baseName(name: string): string {
+  const i = name.lastIndexOf('/');
+  return i >= 0 ? name.slice(i + 1) : name;
+}

@@ -1,0 +1,276 @@
+import { Download, FolderSearch, Radar, RotateCcw, UserPlus, Users, X } from 'lucide-react';
+import { useState, type FormEvent } from 'react';
+import type { KnownPeer, RemoteFile } from '../../../shared/types.js';
+import { EmptyState } from '../components/empty-state.js';
+import { FileIcon, TYPE_LABELS } from '../components/file-icon.js';
+import { sum } from '../components/status-bar.js';
+import { ViewHeader } from '../components/view-header.js';
+import { formatAddress, formatAgo, formatBytes, formatCount, formatSize } from '../lib/format.js';
+import { useApp } from '../store/index.js';
+import type { RemoteBrowse } from '../store/peers-slice.js';
+
+const SOURCE_LABELS: Record<KnownPeer['source'], string> = { bootstrap: 'Bootstrap', user: 'Added by you', discovered: 'Discovered' };
+
+function ProtocolBadge({ protocol }: { protocol: KnownPeer['protocol'] }) {
+  const label = protocol === 'unknown' ? 'Unknown' : `MacTella ${protocol}`;
+  return (
+    <span className={`badge badge--${protocol}`} title={protocol === 'v1' ? 'Speaks the seed protocol (v1)' : undefined}>
+      {label}
+    </span>
+  );
+}
+
+function AddPeerForm() {
+  const addPeer = useApp((s) => s.addPeer);
+  const [text, setText] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    const err = await addPeer(text);
+    setBusy(false);
+    setError(err);
+    if (!err) setText('');
+  };
+  return (
+    <form className="toolbar__group" onSubmit={submit}>
+      <label className="field">
+        <span className="field__label">Peer address</span>
+        <input
+          type="text"
+          placeholder="host:port"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? 'add-peer-error' : undefined}
+          spellCheck={false}
+        />
+      </label>
+      <button type="submit" className="button button--secondary" disabled={busy}>
+        <UserPlus size={16} aria-hidden="true" />
+        Add
+      </button>
+      {error && (
+        <p className="field__error" id="add-peer-error" role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
+
+function DiscoverForm() {
+  const discover = useApp((s) => s.discover);
+  const reset = useApp((s) => s.resetPeers);
+  const discovering = useApp((s) => s.discovering);
+  const [ttl, setTtl] = useState(2);
+  return (
+    <form
+      className="toolbar__group"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void discover(ttl);
+      }}
+    >
+      <label className="field field--narrow">
+        <span className="field__label">TTL</span>
+        <input type="number" min={1} max={7} value={ttl} onChange={(e) => setTtl(Math.min(7, Math.max(1, Number(e.target.value) || 1)))} />
+      </label>
+      <button type="submit" className="button button--primary" disabled={discovering}>
+        <Radar size={16} aria-hidden="true" className={discovering ? 'spin' : undefined} />
+        {discovering ? 'Discovering…' : 'Discover'}
+      </button>
+      <button
+        type="button"
+        className="button button--ghost"
+        onClick={() => void reset()}
+        title="Return the known-peer list to the bootstrap peers"
+      >
+        <RotateCcw size={16} aria-hidden="true" />
+        Reset
+      </button>
+    </form>
+  );
+}
+
+function PeerRow({ peer }: { peer: KnownPeer }) {
+  const browse = useApp((s) => s.browsePeer);
+  const addr = formatAddress(peer);
+  return (
+    <li className="peer-row" data-testid="peer-row" aria-label={`Peer ${addr}`}>
+      <span className={`status-dot ${peer.connected ? 'status-dot--on' : ''}`} aria-hidden="true" />
+      <div className="peer-row__main">
+        <span className="peer-row__addr">{addr}</span>
+        <span className="row__sub">
+          {peer.connected ? 'Connected' : 'Known'} · {SOURCE_LABELS[peer.source]} · seen {formatAgo(peer.lastSeen)}
+        </span>
+      </div>
+      <ProtocolBadge protocol={peer.protocol} />
+      <span className="peer-row__shares">
+        {peer.files !== undefined ? `${formatCount(peer.files)} files · ${formatSize(peer.bytes)}` : '—'}
+      </span>
+      <button
+        type="button"
+        className="button button--ghost button--small"
+        onClick={() => void browse({ host: peer.host, port: peer.port })}
+        aria-label={`Browse ${addr}`}
+      >
+        <FolderSearch size={15} aria-hidden="true" />
+        Browse
+      </button>
+    </li>
+  );
+}
+
+function RemoteFileRow({ file, remote }: { file: RemoteFile; remote: RemoteBrowse }) {
+  const download = useApp((s) => s.download);
+  return (
+    <li className="remote-row">
+      <FileIcon type={file.type} size={18} />
+      <span className="remote-row__name" title={file.name}>
+        {file.name}
+      </span>
+      <span className="row__sub">{TYPE_LABELS[file.type]}</span>
+      <span className="row__size">{formatBytes(file.size)}</span>
+      <button
+        type="button"
+        className="button button--secondary button--small"
+        aria-label={`Download ${file.name}`}
+        onClick={() =>
+          void download({ name: file.name, size: file.size, sources: [remote.address], ...(file.sha256 ? { sha256: file.sha256 } : {}) })
+        }
+      >
+        <Download size={15} aria-hidden="true" />
+        Download
+      </button>
+    </li>
+  );
+}
+
+function RemotePanel({ remote }: { remote: RemoteBrowse }) {
+  const close = useApp((s) => s.closeRemote);
+  const addr = formatAddress(remote.address);
+  return (
+    <section className="card remote" aria-label={`Files shared by ${addr}`}>
+      <div className="card__head">
+        <h2 className="card__title">
+          Shared by {addr}
+          {remote.listing && <ProtocolBadge protocol={remote.listing.protocol} />}
+        </h2>
+        <button type="button" className="icon-button" aria-label="Close listing" onClick={close}>
+          <X size={16} aria-hidden="true" />
+        </button>
+      </div>
+      {remote.loading && <p className="muted">Asking {addr} for its list…</p>}
+      {remote.error && <p className="field__error">{remote.error}</p>}
+      {remote.listing && remote.listing.files.length === 0 && <p className="muted">This peer shares no files.</p>}
+      {remote.listing && remote.listing.files.length > 0 && (
+        <ul className="remote__list">
+          {remote.listing.files.map((f) => (
+            <RemoteFileRow key={f.name} file={f} remote={remote} />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function StatsCard() {
+  const stats = useApp((s) => s.stats);
+  if (!stats) return null;
+  const types = [...new Set([...Object.keys(stats.messagesIn), ...Object.keys(stats.messagesOut)])].sort();
+  const drops = Object.entries(stats.drops).filter(([, n]) => n > 0);
+  return (
+    <section className="card stats" aria-label="Statistics">
+      <div className="stats__grid">
+        <div className="stat">
+          <span className="stat__value">{formatCount(sum(stats.messagesIn))}</span>
+          <span className="stat__label">Messages in</span>
+        </div>
+        <div className="stat">
+          <span className="stat__value">{formatCount(sum(stats.messagesOut))}</span>
+          <span className="stat__label">Messages out</span>
+        </div>
+        <div className="stat">
+          <span className="stat__value">{formatBytes(stats.bytesUp)}</span>
+          <span className="stat__label">Uploaded</span>
+        </div>
+        <div className="stat">
+          <span className="stat__value">{formatBytes(stats.bytesDown)}</span>
+          <span className="stat__label">Downloaded</span>
+        </div>
+        <div className="stat">
+          <span className="stat__value">{formatCount(stats.duplicatesDropped)}</span>
+          <span className="stat__label">Duplicates dropped</span>
+        </div>
+        <div className="stat">
+          <span className="stat__value">{formatCount(stats.neighbours)}</span>
+          <span className="stat__label">Neighbours</span>
+        </div>
+      </div>
+      {(types.length > 0 || drops.length > 0) && (
+        <details className="stats__details">
+          <summary>Messages by type{drops.length > 0 ? ' and drops' : ''}</summary>
+          <table className="stats__table">
+            <thead>
+              <tr>
+                <th scope="col">Type</th>
+                <th scope="col">In</th>
+                <th scope="col">Out</th>
+              </tr>
+            </thead>
+            <tbody>
+              {types.map((t) => (
+                <tr key={t}>
+                  <td>{t}</td>
+                  <td>{formatCount(stats.messagesIn[t] ?? 0)}</td>
+                  <td>{formatCount(stats.messagesOut[t] ?? 0)}</td>
+                </tr>
+              ))}
+              {drops.map(([reason, n]) => (
+                <tr key={`drop-${reason}`}>
+                  <td>dropped: {reason}</td>
+                  <td>{formatCount(n)}</td>
+                  <td />
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      )}
+    </section>
+  );
+}
+
+/** Connected and known peers: add by address, Discover with a TTL, Reset, and browse a peer's files. */
+export function PeersView() {
+  const known = useApp((s) => s.known);
+  const remote = useApp((s) => s.remote);
+  const connected = known.filter((p) => p.connected).length;
+  const sorted = [...known].sort((a, b) => Number(b.connected) - Number(a.connected) || a.host.localeCompare(b.host) || a.port - b.port);
+  return (
+    <>
+      <ViewHeader title="Peers" subtitle={`${connected} connected · ${known.length} known`} />
+      <div className="toolbar card">
+        <AddPeerForm />
+        <DiscoverForm />
+      </div>
+      <div className="scroll-pane">
+        {remote && <RemotePanel remote={remote} />}
+        {known.length === 0 ? (
+          <EmptyState icon={<Users size={36} strokeWidth={1.5} />} title="Add a peer or Discover">
+            Type the address of a friend’s MacTella (host:port) above, or press Discover to find the peers around the ones you know.
+          </EmptyState>
+        ) : (
+          <ul className="peer-list card" aria-label="Known peers">
+            {sorted.map((p) => (
+              <PeerRow key={`${p.host}:${p.port}`} peer={p} />
+            ))}
+          </ul>
+        )}
+        <StatsCard />
+      </div>
+    </>
+  );
+}
