@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { RENDERER_CSP_HEADER } from './csp.js';
+import { mediaResponse } from './media-response.js';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+};
+
+const notFound = () => new Response('not found', { status: 404, headers: { 'Content-Type': 'text/plain' } });
+
+/**
+ * The handler of `mactella-app://app/…`: files of the built renderer only.
+ * The path is checked lexically and, after resolving symlinks, must still be
+ * inside the renderer folder.
+ */
+export function appProtocolHandler(rendererDir: string): (req: Request) => Promise<Response> {
+  const root = path.resolve(rendererDir);
+  return async (req) => {
+    const url = new URL(req.url);
+    if (req.method !== 'GET' || url.host !== 'app') return notFound();
+    let rel: string;
+    try {
+      rel = decodeURIComponent(url.pathname);
+    } catch {
+      return notFound();
+    }
+    if (rel === '/' || rel === '') rel = '/index.html';
+    if (rel.includes('\0') || rel.split('/').some((s) => s === '..' || s.startsWith('.'))) return notFound();
+    const file = path.join(root, ...rel.split('/').filter(Boolean));
+    const type = TYPES[path.extname(file).toLowerCase()];
+    if (!type) return notFound();
+    try {
+      const real = await fs.promises.realpath(file);
+      const realRoot = await fs.promises.realpath(root);
+      if (!real.startsWith(realRoot + path.sep)) return notFound();
+      const body = await fs.promises.readFile(real);
+      const headers: Record<string, string> = { 'Content-Type': type, 'X-Content-Type-Options': 'nosniff' };
+      if (type.startsWith('text/html')) headers['Content-Security-Policy'] = RENDERER_CSP_HEADER;
+      return new Response(body, { status: 200, headers });
+    } catch {
+      return notFound();
+    }
+  };
+}
+
+/**
+ * The handler of `mactella-media://local/NAME`: previews of files in the
+ * peer's index, and nothing else (`mediaPath` knows only indexed files).
+ */
+export function mediaProtocolHandler(mediaPath: (name: string) => string | undefined): (req: Request) => Promise<Response> {
+  return async (req) => {
+    const url = new URL(req.url);
+    if (req.method !== 'GET' || url.host !== 'local') return notFound();
+    let name: string;
+    try {
+      name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+    } catch {
+      return notFound();
+    }
+    const file = mediaPath(name);
+    if (!file) return notFound();
+    try {
+      const m = await mediaResponse(file, req.headers.get('range'));
+      const body = m.body ? (Readable.toWeb(m.body) as ReadableStream<Uint8Array>) : null;
+      return new Response(body, { status: m.status, headers: m.headers });
+    } catch {
+      return notFound();
+    }
+  };
+}
