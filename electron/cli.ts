@@ -185,7 +185,8 @@ class TerminalPeer {
     const cut = this.peer.activeTransfers();
     await this.peer.quit({ force: true });
     this.multibar?.stop();
-    if (cut.length) this.print(`Stopped ${cut.length} transfer${cut.length === 1 ? '' : 's'}; partial downloads are kept and resume next time.`);
+    if (cut.length)
+      this.print(`Stopped ${cut.length} transfer${cut.length === 1 ? '' : 's'}; partial downloads are kept and resume next time.`);
     this.print('Bye');
     this.resolveDone();
   }
@@ -223,7 +224,9 @@ class TerminalPeer {
     if (now - (this.lastLine.get(t.id) ?? 0) < 1000) return;
     this.lastLine.set(t.id, now);
     const where = t.state === 'queued' && t.queuePosition ? ` queued at position ${t.queuePosition}` : '';
-    this.print(`progress ${t.name} ${percent(t.bytes, t.total)}% ${formatBytes(t.bytes)}/${formatBytes(t.total)} ${formatSpeed(t.speed)} ETA ${formatEta(t.eta)}${where}`);
+    this.print(
+      `progress ${t.name} ${percent(t.bytes, t.total)}% ${formatBytes(t.bytes)}/${formatBytes(t.total)} ${formatSpeed(t.speed)} ETA ${formatEta(t.eta)}${where}`,
+    );
   }
 
   private finished(t: TransferInfo): void {
@@ -233,7 +236,8 @@ class TerminalPeer {
       bar.update(t.bytes);
       bar.stop();
     }
-    if (t.state === 'done') this.print(`GET ${t.name}: complete and verified (${formatBytes(t.total)}, sha256 ${t.sha256}) saved to ${t.path}`);
+    if (t.state === 'done')
+      this.print(`GET ${t.name}: complete and verified (${formatBytes(t.total)}, sha256 ${t.sha256}) saved to ${t.path}`);
     else if (t.state === 'cancelled') this.print(`GET ${t.name}: cancelled`);
     else this.print(`GET ${t.name}: FAILED, not complete: ${t.error ?? t.state}`);
     this.watched.delete(t.id);

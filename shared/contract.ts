@@ -45,9 +45,7 @@ export const settingsPatchSchema = z
 export const operationArgs = {
   'library:list': z.object({}).strict(),
   'remote:list': peerAddressSchema.strict(),
-  'search:start': z
-    .object({ query: z.string().trim().min(1).max(256), ttl, type: z.enum(MEDIA_TYPES).optional() })
-    .strict(),
+  'search:start': z.object({ query: z.string().trim().min(1).max(256), ttl, type: z.enum(MEDIA_TYPES).optional() }).strict(),
   'discover:start': z.object({ ttl }).strict(),
   'peers:list': z.object({}).strict(),
   'peers:add': peerAddressSchema.strict(),

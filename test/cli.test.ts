@@ -18,10 +18,25 @@ afterAll(() => {
 });
 
 function peerArgs(root: string, extra: string[] = []): string[] {
-  return ['--port', '0', '--host', '127.0.0.1', '--share', path.join(root, 'share'), '--data', path.join(root, 'data'), '--downloads', path.join(root, 'dl'), ...extra];
+  return [
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--share',
+    path.join(root, 'share'),
+    '--data',
+    path.join(root, 'data'),
+    '--downloads',
+    path.join(root, 'dl'),
+    ...extra,
+  ];
 }
 
-async function startCliPeer(files: Record<string, Buffer | string>, extra: string[] = []): Promise<{ cli: CliProcess; root: string; port: number }> {
+async function startCliPeer(
+  files: Record<string, Buffer | string>,
+  extra: string[] = [],
+): Promise<{ cli: CliProcess; root: string; port: number }> {
   const root = tempDir();
   fs.mkdirSync(path.join(root, 'share'), { recursive: true });
   for (const [n, d] of Object.entries(files)) fs.writeFileSync(path.join(root, 'share', n), d);

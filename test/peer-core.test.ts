@@ -199,7 +199,11 @@ describe('malformed input on the port', () => {
       'x'.repeat(10_000),
       Buffer.concat([MAGIC, Buffer.from([0xff, 0xff, 0xff, 0xff])]),
       Buffer.concat([MAGIC, Buffer.from([0, 0, 0, 3]), Buffer.from('{{{')]),
-      Buffer.concat([MAGIC, encodeFrame({ t: 'hello', v: 2, peerId: 'a'.repeat(32), port: 1, role: 'neighbour' }), Buffer.from([0, 0, 0, 2, 0x7b, 0x7d])]),
+      Buffer.concat([
+        MAGIC,
+        encodeFrame({ t: 'hello', v: 2, peerId: 'a'.repeat(32), port: 1, role: 'neighbour' }),
+        Buffer.from([0, 0, 0, 2, 0x7b, 0x7d]),
+      ]),
       Buffer.concat([MAGIC, Buffer.from([0, 0])]),
     ];
     const replies = await Promise.all(cases.map((c) => rawExchange(port, c)));
@@ -223,7 +227,11 @@ describe('library', () => {
     fs.symlinkSync(path.join(outside, 'secret.mp3'), path.join(p.share, 'link.mp3'));
     fs.symlinkSync(outside, path.join(p.share, 'linkdir'));
     await (p.peer as unknown as { library: { rescan(): Promise<void> } }).library.rescan();
-    expect(p.peer.listLocal().map((f) => `${f.type}:${f.name}`)).toEqual(['music:sub/deeper/song.flac', 'picture:sub/pic.HEIC', 'video:top.MP4']);
+    expect(p.peer.listLocal().map((f) => `${f.type}:${f.name}`)).toEqual([
+      'music:sub/deeper/song.flac',
+      'picture:sub/pic.HEIC',
+      'video:top.MP4',
+    ]);
     const r = await rawExchange(p.addr.port, `GET,link.mp3,127.0.0.1,${p.addr.port}`);
     expect(r.toString()).toMatch(/^ERROR/);
     expect(p.peer.mediaPath('link.mp3')).toBeUndefined();
@@ -293,7 +301,8 @@ describe('the boundary between the peer and Electron', () => {
         if (e.isDirectory()) walk(p);
         else if (/\.[cm]?[tj]sx?$/.test(e.name)) {
           const src = fs.readFileSync(p, 'utf8');
-          if (/from\s+['"]electron(\/[^'"]*)?['"]|require\(\s*['"]electron['"]\s*\)|import\(\s*['"]electron['"]\s*\)/.test(src)) offenders.push(p);
+          if (/from\s+['"]electron(\/[^'"]*)?['"]|require\(\s*['"]electron['"]\s*\)|import\(\s*['"]electron['"]\s*\)/.test(src))
+            offenders.push(p);
         }
       }
     };

@@ -31,7 +31,8 @@ beforeAll(async () => {
   // Start in reverse so each peer's bootstrap (the next peer) is already listening.
   const peers: TestPeer[] = new Array(N);
   peers[N - 1] = await startPeer({ files: { [`ring song ${N - 1}.mp3`]: `song ${N - 1}` } });
-  for (let i = N - 2; i >= 0; i--) peers[i] = await startPeer({ bootstrap: [peers[i + 1]!.addr], files: { [`ring song ${i}.mp3`]: `song ${i}` } });
+  for (let i = N - 2; i >= 0; i--)
+    peers[i] = await startPeer({ bootstrap: [peers[i + 1]!.addr], files: { [`ring song ${i}.mp3`]: `song ${i}` } });
   // Close the cycle: P5 also dials P0.
   peers[N - 1]!.peer.addPeer(peers[0]!.addr);
   ring = peers;
@@ -69,7 +70,8 @@ describe('v2 flooding on a ring of six peers', () => {
   });
 
   it('TTL 3 reaches everyone; the far peer answers once although the query reaches it twice, by the reverse path', async () => {
-    const dupBefore = ring[3]!.peer.statsSnapshot().duplicatesDropped + ring.reduce((a, p) => a + p.peer.statsSnapshot().duplicatesDropped, 0);
+    const dupBefore =
+      ring[3]!.peer.statsSnapshot().duplicatesDropped + ring.reduce((a, p) => a + p.peer.statsSnapshot().duplicatesDropped, 0);
     const hits = await searchFromP0('ring song', 3);
     expect(portsOf(hits)).toEqual(sorted(ring.slice(1)));
     // One hit per peer, never two.
@@ -79,7 +81,8 @@ describe('v2 flooding on a ring of six peers', () => {
     expect(far.hops).toBe(3);
     expect(ring[0]!.peer.peers().neighbours.map((n) => n.port)).not.toContain(ring[3]!.addr.port);
     // The query met itself somewhere around the cycle and the copy was dropped.
-    const dupAfter = ring[3]!.peer.statsSnapshot().duplicatesDropped + ring.reduce((a, p) => a + p.peer.statsSnapshot().duplicatesDropped, 0);
+    const dupAfter =
+      ring[3]!.peer.statsSnapshot().duplicatesDropped + ring.reduce((a, p) => a + p.peer.statsSnapshot().duplicatesDropped, 0);
     expect(dupAfter).toBeGreaterThan(dupBefore);
   });
 
@@ -124,8 +127,18 @@ describe('v2 flooding on a ring of six peers', () => {
     const expected = sorted([ring[1]!, ring[2]!, ring[4]!, ring[5]!]);
     await waitFor(() => p0.peers().known.length >= 4, 'pongs');
     await sleep(300);
-    expect(p0.peers().known.map((k) => k.port).sort((a, b) => a - b)).toEqual(expected);
-    expect(p0.peers().known.filter((k) => k.source === 'discovered').map((k) => k.port).length).toBe(3);
+    expect(
+      p0
+        .peers()
+        .known.map((k) => k.port)
+        .sort((a, b) => a - b),
+    ).toEqual(expected);
+    expect(
+      p0
+        .peers()
+        .known.filter((k) => k.source === 'discovered')
+        .map((k) => k.port).length,
+    ).toBe(3);
     // Discovered peers become neighbours, up to the cap.
     await waitFor(() => p0.peers().neighbours.length >= 4, 'new neighbours');
     const known = p0.reset();

@@ -52,7 +52,11 @@ export class HostCache {
   }
 
   /** Add or refresh a peer. Returns the entry and whether it was new. */
-  add(addr: PeerAddress, source: PeerSource, info: Partial<Pick<Entry, 'protocol' | 'files' | 'bytes'>> = {}): { entry: Entry; added: boolean } {
+  add(
+    addr: PeerAddress,
+    source: PeerSource,
+    info: Partial<Pick<Entry, 'protocol' | 'files' | 'bytes'>> = {},
+  ): { entry: Entry; added: boolean } {
     const key = addressKey(addr);
     const old = this.entries.get(key);
     if (old) {
@@ -62,7 +66,14 @@ export class HostCache {
       return { entry: old, added: false };
     }
     if (this.entries.size >= MAX_KNOWN) this.evictOneDiscovered();
-    const entry: Entry = { host: addr.host, port: addr.port, source, protocol: info.protocol ?? 'unknown', lastSeen: Date.now(), ...stripUndefined(info) };
+    const entry: Entry = {
+      host: addr.host,
+      port: addr.port,
+      source,
+      protocol: info.protocol ?? 'unknown',
+      lastSeen: Date.now(),
+      ...stripUndefined(info),
+    };
     this.entries.set(key, entry);
     this.scheduleSave();
     return { entry, added: true };
@@ -98,12 +109,14 @@ export class HostCache {
 
   private resetToBootstrap(): void {
     this.entries.clear();
-    for (const b of this.bootstrap) this.entries.set(addressKey(b), { host: b.host, port: b.port, source: 'bootstrap', protocol: 'unknown' });
+    for (const b of this.bootstrap)
+      this.entries.set(addressKey(b), { host: b.host, port: b.port, source: 'bootstrap', protocol: 'unknown' });
   }
 
   private evictOneDiscovered(): void {
     let oldest: [string, Entry] | undefined;
-    for (const kv of this.entries) if (kv[1].source === 'discovered' && (!oldest || (kv[1].lastSeen ?? 0) < (oldest[1].lastSeen ?? 0))) oldest = kv;
+    for (const kv of this.entries)
+      if (kv[1].source === 'discovered' && (!oldest || (kv[1].lastSeen ?? 0) < (oldest[1].lastSeen ?? 0))) oldest = kv;
     if (oldest) this.entries.delete(oldest[0]);
   }
 

@@ -100,8 +100,16 @@ export interface ParsedPeerArgs {
  * Parse peer options from argv. Only the options given are returned, so saved
  * settings fill the rest. `extra` adds options of a sub-command (serve's --ui-port).
  */
-export function parsePeerArgs(argv: string[], extra: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {}): ParsedPeerArgs {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...PEER_CLI_OPTIONS, ...extra }, allowPositionals: true, strict: true });
+export function parsePeerArgs(
+  argv: string[],
+  extra: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {},
+): ParsedPeerArgs {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { ...PEER_CLI_OPTIONS, ...extra },
+    allowPositionals: true,
+    strict: true,
+  });
   const v = values as Record<string, string | string[] | boolean | undefined>;
   const dataDir = path.resolve((v.data as string | undefined) ?? defaultDataDir());
   const options: Partial<PeerOptions> & { dataDir: string } = { dataDir };

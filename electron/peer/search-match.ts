@@ -2,7 +2,10 @@ import type { MediaType } from '../../shared/types.js';
 
 /** Lower-case, accents folded (é → e), so "Café" matches "cafe". */
 export function foldText(s: string): string {
-  return s.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
+  return s
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase();
 }
 
 /** Split a query into terms on anything that is not a letter or digit. */

@@ -32,7 +32,12 @@ export const FAST_TUNING: Partial<PeerTuning> = { dialIntervalMs: 100, handshake
 
 /** Start a real peer on 127.0.0.1, port 0, with its own temp folders and the given shared files. */
 export async function startPeer(
-  opts: { bootstrap?: PeerAddress[]; files?: Record<string, Buffer | string>; options?: Partial<PeerOptions>; tuning?: Partial<PeerTuning> } = {},
+  opts: {
+    bootstrap?: PeerAddress[];
+    files?: Record<string, Buffer | string>;
+    options?: Partial<PeerOptions>;
+    tuning?: Partial<PeerTuning>;
+  } = {},
 ): Promise<TestPeer> {
   const root = tempDir();
   const share = path.join(root, 'share');

@@ -116,7 +116,8 @@ export class SeedPeer {
         } else if (data.startsWith('DISCOV_Result')) {
           const ip = data.split(',')[1]!;
           const port = parseInt(data.split(',')[2]!, 10);
-          if (!this.List_of_Peers.some((p) => p.IP_address === ip && p.Port === port)) this.List_of_Peers.push({ IP_address: ip, Port: port });
+          if (!this.List_of_Peers.some((p) => p.IP_address === ip && p.Port === port))
+            this.List_of_Peers.push({ IP_address: ip, Port: port });
         } else if (data.startsWith('SEARCH')) {
           let TTL = parseInt(data.split(',')[2]!, 10);
           const filename = data.split(',')[1]!;
@@ -132,7 +133,8 @@ export class SeedPeer {
               }
             }
             for (const peer of this.List_of_Peers)
-              if (peer.IP_address !== main_IP || String(peer.Port) !== main_port) this.send_using_new_socket(peer.IP_address, peer.Port, data);
+              if (peer.IP_address !== main_IP || String(peer.Port) !== main_port)
+                this.send_using_new_socket(peer.IP_address, peer.Port, data);
           }
         } else if (data.startsWith('SEAR_Result')) {
           this.searchResults.push(data);
@@ -180,7 +182,8 @@ export class SeedPeer {
 
   /** SEARCH / DISCOVER: the command plus this peer's HOST and PORT, to every known peer. */
   async flood(command: string): Promise<void> {
-    for (const peer of this.List_of_Peers) this.send_using_new_socket(peer.IP_address, peer.Port, command + ',' + this.HOST + ',' + this.PORT);
+    for (const peer of this.List_of_Peers)
+      this.send_using_new_socket(peer.IP_address, peer.Port, command + ',' + this.HOST + ',' + this.PORT);
   }
 
   /** GET,name,ip,port: recv(64) for the size, then recv(128) until the size is reached. */

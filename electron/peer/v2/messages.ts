@@ -19,7 +19,11 @@ export const HOPS_TTL_LIMIT = 8;
 const messageId = z.string().regex(/^[0-9a-f]{32}$/);
 const peerId = z.string().regex(/^[0-9a-f]{32}$/);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
-const count = z.number().int().min(0).max(2 ** 53);
+const count = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 53);
 const hostField = z.string().min(1).max(255);
 const portField = z.number().int().min(1).max(65535);
 const fileName = z.string().min(1).max(1024);
