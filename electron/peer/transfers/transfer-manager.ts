@@ -11,7 +11,7 @@ import type { StatsCounter } from '../stats.js';
 import { V1GetHeaderParser, listV1 } from '../v1/client.js';
 import { connectTcp, readHandshake, sendHello, type Hello } from '../v2/connection.js';
 import { encodeFrame, FrameDecoder } from '../v2/frame.js';
-import type { V2Message, V2Of } from '../v2/messages.js';
+import type { V2Message } from '../v2/messages.js';
 import { commitPart, fileSize, listPartStates, partPathFor, writePartState, type PartState } from './part-file.js';
 import { Bitfield, PieceCache, pieceCount, pieceLength, TRANSFER_MAX_FRAME } from './pieces.js';
 import { etaSeconds, SpeedMeter } from './progress.js';

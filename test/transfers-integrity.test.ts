@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { computePieces } from '../electron/peer/transfers/pieces.js';
+import { SocketReader } from '../electron/peer/transfers/socket-reader.js';
+import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
+import { MAGIC } from '../electron/peer/v2/messages.js';
+import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from '../bench/lib/harness.js';
+
+const MiB = 1 << 20;
+let peers: TestPeer[] = [];
+let dirs: string[] = [];
+let servers: net.Server[] = [];
+
+afterEach(async () => {
+  await Promise.all(peers.map((p) => p.peer.quit({ force: true }).catch(() => {})));
+  for (const s of servers) s.close();
+  await Promise.all(dirs.map((d) => fs.promises.rm(d, { recursive: true, force: true })));
+  peers = [];
+  dirs = [];
+  servers = [];
+});
+
+/** A v2 uploader that speaks the real handshake and protocol, but flips a byte in the first piece it sends. */
+async function lyingUploader(file: string): Promise<{ port: number; badPieces: number[] }> {
+  const list = await computePieces(file);
+  const data = await fs.promises.readFile(file);
+  const badPieces: number[] = [];
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    void (async () => {
+      const decoder = new FrameDecoder(1 << 20);
+      const reader = new SocketReader(socket);
+      const magic = await reader.read(MAGIC.length);
+      if (!magic?.equals(MAGIC)) return socket.destroy();
+      const hello = await reader.frame(decoder);
+      if (hello?.t !== 'hello') return socket.destroy();
+      socket.write(Buffer.concat([MAGIC, encodeFrame({ t: 'hello', v: 2, peerId: 'f'.repeat(32), port: 0, role: 'transfer' })]));
+      for (let m = await reader.frame(decoder); m; m = await reader.frame(decoder)) {
+        if (m.t === 'pieces')
+          socket.write(
+            encodeFrame({ t: 'pieces-ok', sha256: list.sha256, size: list.size, pieceSize: list.pieceSize, hashes: list.hashes }),
+          );
+        else if (m.t === 'get') {
+          const length = m.length ?? list.size - m.offset;
+          socket.write(encodeFrame({ t: 'get-ok', name: 'movie.mp4', size: list.size, sha256: list.sha256, offset: m.offset, length }));
+          const body = Buffer.from(data.subarray(m.offset, m.offset + length));
+          if (length > 0 && badPieces.length === 0) {
+            body[10] = body[10]! ^ 0xff;
+            badPieces.push(Math.floor(m.offset / list.pieceSize));
+          }
+          socket.write(body);
+        }
+      }
+    })();
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as net.AddressInfo).port, badPieces };
+}
+
+describe('piece-level integrity', () => {
+  it('catches a source that lies in one piece, drops it, and gets that piece elsewhere', async () => {
+    const root = await tempDir();
+    dirs.push(root);
+    const size = 8 * MiB + 12345;
+    const original = path.join(root, 'original.mp4');
+    await randomFile(original, size);
+    const sha256 = await sha256File(original);
+    await fs.promises.mkdir(path.join(root, 'honest', 'share'), { recursive: true });
+    await fs.promises.copyFile(original, path.join(root, 'honest', 'share', 'movie.mp4'));
+    const honest = await startPeer(path.join(root, 'honest'), { maxUploadRate: 8 * MiB });
+    const down = await startPeer(path.join(root, 'down'));
+    peers.push(honest, down);
+    const liar = await lyingUploader(original);
+
+    const t = down.peer.download({
+      name: 'movie.mp4',
+      sha256,
+      size,
+      sources: [
+        { host: '127.0.0.1', port: liar.port },
+        { host: '127.0.0.1', port: honest.port },
+      ],
+    });
+    const done = await waitFor('the download to end', () => {
+      const x = down.peer.transfersList().find((y) => y.id === t.id);
+      return x && (x.state === 'done' || x.state === 'failed') ? x : undefined;
+    });
+    expect(done.state, done.error).toBe('done');
+    expect(liar.badPieces.length).toBe(1);
+    expect(down.logs.some((l) => l.includes(`dropping source 127.0.0.1:${liar.port}`) && l.includes(`piece ${liar.badPieces[0]}`))).toBe(
+      true,
+    );
+    expect(await sha256File(done.path!)).toBe(sha256);
+    expect(Buffer.compare(await fs.promises.readFile(done.path!), await fs.promises.readFile(original))).toBe(0);
+  });
+});
