@@ -34,6 +34,8 @@ export class HostCache {
     for (const e of saved?.peers ?? []) {
       if (typeof e?.host === 'string' && Number.isInteger(e.port) && e.port > 0 && e.port < 65536) {
         const key = addressKey(e);
+        // A bootstrap peer from an earlier configuration is not one now.
+        if (e.source === 'bootstrap') continue;
         if (!this.entries.has(key)) this.entries.set(key, { ...e, protocol: e.protocol ?? 'unknown' });
       }
     }
