@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { randomFile, sha256File, startPeer, tempDir, type TestPeer } from '../bench/lib/harness.js';
+
+const MiB = 1 << 20;
+let peers: TestPeer[] = [];
+let dirs: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(peers.map((p) => p.peer.quit({ force: true }).catch(() => {})));
+  await Promise.all(dirs.map((d) => fs.promises.rm(d, { recursive: true, force: true })));
+  peers = [];
+  dirs = [];
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Bytes per second over `ms`, measured by a counter. */
+async function rateOver(count: () => number, ms: number): Promise<number> {
+  const b0 = count();
+  const t0 = performance.now();
+  await sleep(ms);
+  return ((count() - b0) * 1000) / (performance.now() - t0);
+}
+
+describe('bandwidth limits', () => {
+  it('a download limit holds within 10% over 5 s, and a change at run time applies at once', async () => {
+    const root = await tempDir();
+    dirs.push(root);
+    await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), 24 * MiB);
+    const sha256 = await sha256File(path.join(root, 'up', 'share', 'movie.mp4'));
+    const up = await startPeer(path.join(root, 'up'));
+    const down = await startPeer(path.join(root, 'down'), { maxDownloadRate: MiB });
+    peers.push(up, down);
+    down.peer.download({ name: 'movie.mp4', sha256, sources: [{ host: '127.0.0.1', port: up.port }] });
+    const bytes = () => down.peer.statsSnapshot().bytesDown;
+    await sleep(700);
+    const r1 = await rateOver(bytes, 5000);
+    expect(r1).toBeGreaterThan(MiB * 0.9);
+    expect(r1).toBeLessThan(MiB * 1.1);
+    await down.peer.updateSettings({ maxDownloadRate: 3 * MiB });
+    await sleep(300);
+    const r2 = await rateOver(bytes, 2000);
+    expect(r2).toBeGreaterThan(3 * MiB * 0.9);
+    expect(r2).toBeLessThan(3 * MiB * 1.1);
+  }, 20_000);
+
+  it('a global upload limit is shared by two downloaders and holds within 10% over 5 s', async () => {
+    const root = await tempDir();
+    dirs.push(root);
+    await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), 16 * MiB);
+    const sha256 = await sha256File(path.join(root, 'up', 'share', 'movie.mp4'));
+    const up = await startPeer(path.join(root, 'up'), { maxUploadRate: 1.5 * MiB });
+    const a = await startPeer(path.join(root, 'a'));
+    const b = await startPeer(path.join(root, 'b'));
+    peers.push(up, a, b);
+    for (const d of [a, b]) d.peer.download({ name: 'movie.mp4', sha256, sources: [{ host: '127.0.0.1', port: up.port }] });
+    // Count what the downloaders received: what sits in socket buffers does not count as delivered.
+    const got = () => a.peer.statsSnapshot().bytesDown + b.peer.statsSnapshot().bytesDown;
+    await sleep(1000);
+    const r = await rateOver(got, 5000);
+    expect(r).toBeGreaterThan(1.5 * MiB * 0.9);
+    expect(r).toBeLessThan(1.5 * MiB * 1.1);
+    expect(a.peer.statsSnapshot().bytesDown).toBeGreaterThan(0);
+    expect(b.peer.statsSnapshot().bytesDown).toBeGreaterThan(0);
+  }, 20_000);
+});
