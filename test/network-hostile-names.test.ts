@@ -5,7 +5,6 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrameDecoder } from '../electron/peer/v2/frame.js';
 import { connectTcp, readHandshake, sendHello } from '../electron/peer/v2/connection.js';
-import { encodeFrame } from '../electron/peer/v2/frame.js';
 import { PROTOCOL_VERSION, type V2Message } from '../electron/peer/v2/messages.js';
 import { cleanupTemp, newId, startNetPeer, tempDir, v1Request, waitFor, type NetPeer } from '../bench/lib/network-peers.js';
 
