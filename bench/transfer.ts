@@ -1,0 +1,139 @@
+/**
+ * Transfer benchmark: `npx tsx bench/transfer.ts [--big] [--rounds N]`.
+ *
+ * - v2 GET of a 256 MiB random file (1 GiB with --big) over loopback, verified,
+ *   alternated with a raw Node TCP pipe of the same file to disk; ratio of medians.
+ * - Our v1 GET path, and a seed-style client that reads with recv(128).
+ * - Swarming: four sources each capped at R; aggregate against 4R.
+ * - Peak RSS of the downloading process (a child process, as are all downloaders here).
+ * Prints figures and ratios; asserts nothing about time.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { randomFile, sha256File, startPeer, tempDir, type TestPeer } from './lib/harness.js';
+
+const MiB = 1 << 20;
+const big = process.argv.includes('--big');
+const roundsArg = process.argv.indexOf('--rounds');
+const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 3;
+const SIZE = (big ? 1024 : 256) * MiB;
+const R = 16 * MiB;
+const DEADLINE_MS = big ? 20 * 60_000 : 8 * 60_000;
+
+const CHILD = path.join(import.meta.dirname, 'lib', 'bench-child.ts');
+const TSX = path.join(import.meta.dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+interface ChildResult {
+  ms: number;
+  rssPeakMB: number;
+  ok: boolean;
+}
+
+function runChild(job: object): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [TSX, CHILD, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.on('exit', (code) => {
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()!) as ChildResult);
+      } catch {
+        reject(new Error(`child exited ${code}: ${out}`));
+      }
+    });
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const mbps = (ms: number, bytes = SIZE) => bytes / 1e6 / (ms / 1000);
+
+async function main(): Promise<void> {
+  const root = await tempDir('mactella-bench-');
+  const peers: TestPeer[] = [];
+  const deadline = setTimeout(() => {
+    console.error('benchmark deadline reached; stopping');
+    void fs.promises.rm(root, { recursive: true, force: true }).finally(() => process.exit(2));
+  }, DEADLINE_MS);
+  deadline.unref();
+  try {
+    const share = path.join(root, 'share');
+    const file = path.join(share, 'bench.mp4');
+    console.log(`writing a ${SIZE / MiB} MiB random file...`);
+    await randomFile(file, SIZE);
+    const sha256 = await sha256File(file);
+    const up = await startPeer(path.join(root, 'up'), { sharedDir: share, uploadSlots: 8 });
+    peers.push(up);
+    const src = { host: '127.0.0.1', port: up.port };
+
+    // The raw pipe's sender: createReadStream(file).pipe(socket).
+    const rawServer = net.createServer((s) => fs.createReadStream(file).pipe(s));
+    await new Promise<void>((r) => rawServer.listen(0, '127.0.0.1', r));
+    const rawSrc = { host: '127.0.0.1', port: (rawServer.address() as net.AddressInfo).port };
+
+    let n = 0;
+    const job = async (mode: string, sources: object[]) => {
+      const dir = path.join(root, `job${n++}`);
+      await fs.promises.mkdir(dir, { recursive: true });
+      const r = await runChild({ mode, sources, name: 'bench.mp4', sha256, size: SIZE, dir });
+      await fs.promises.rm(dir, { recursive: true, force: true });
+      if (!r.ok) throw new Error(`${mode}: result not verified`);
+      return r;
+    };
+
+    console.log('warm-up (piece hashes are computed and cached by the uploader on first request)...');
+    await job('v2', [src]);
+    const v2: number[] = [];
+    const raw: number[] = [];
+    let rss = 0;
+    for (let i = 0; i < ROUNDS; i++) {
+      const a = await job('v2', [src]);
+      v2.push(a.ms);
+      rss = Math.max(rss, a.rssPeakMB);
+      raw.push((await job('raw', [rawSrc])).ms);
+      console.log(`  round ${i + 1}: v2 ${mbps(a.ms).toFixed(0)} MB/s, raw pipe ${mbps(raw[i]!).toFixed(0)} MB/s`);
+    }
+    rawServer.close();
+
+    console.log('v1 GET path and a seed-style recv(128) client...');
+    const v1 = await job('v1', [src]);
+    const seed = await job('seed128', [src]);
+
+    console.log(`swarming: four sources capped at ${R / MiB} MiB/s each...`);
+    const sources = [];
+    for (let i = 0; i < 4; i++) {
+      const p = await startPeer(path.join(root, `src${i}`), { sharedDir: share, maxUploadRate: R });
+      peers.push(p);
+      sources.push({ host: '127.0.0.1', port: p.port });
+    }
+    const swarmSize = SIZE;
+    const sw = await job('v2', sources);
+    const swarmRate = swarmSize / (sw.ms / 1000);
+
+    const rows: [string, string, string][] = [
+      ['v2 GET (verified), median', `${mbps(median(v2)).toFixed(0)} MB/s`, ''],
+      ['raw TCP pipe to disk, median', `${mbps(median(raw)).toFixed(0)} MB/s`, ''],
+      ['v2 / raw pipe', `${(median(raw) / median(v2)).toFixed(2)}`, 'goal >= 0.9'],
+      ['our v1 GET path (verified)', `${mbps(v1.ms).toFixed(0)} MB/s`, ''],
+      ['seed-style recv(128) client', `${mbps(seed.ms).toFixed(1)} MB/s`, ''],
+      ['our v1 path / seed client', `${(seed.ms / v1.ms).toFixed(1)}x`, 'must be well ahead'],
+      ['swarm, 4 sources at R each', `${(swarmRate / 1e6).toFixed(1)} MB/s`, `R = ${((R * 1) / 1e6).toFixed(1)} MB/s`],
+      ['swarm / 4R', `${(swarmRate / (4 * R)).toFixed(2)}`, 'goal >= 0.85'],
+      [
+        `peak RSS of the v2 downloader (${SIZE / MiB} MiB)`,
+        `${rss.toFixed(0)} MB`,
+        big ? 'goal <= 150 MB' : 'goal <= 150 MB (run --big for 1 GiB)',
+      ],
+    ];
+    console.log(`\nTransfer benchmark, ${SIZE / MiB} MiB file, ${ROUNDS} rounds, loopback`);
+    for (const [k, v, g] of rows) console.log(`${k.padEnd(44)} ${v.padStart(12)}  ${g}`);
+  } finally {
+    await Promise.all(peers.map((p) => p.peer.quit({ force: true }).catch(() => {})));
+    await fs.promises.rm(root, { recursive: true, force: true });
+    clearTimeout(deadline);
+  }
+}
+
+await main();
+process.exit(0);
