@@ -175,6 +175,8 @@ async function main(): Promise<void> {
       flooder.send({ t: 'query', id: newId(), ttl: 3, hops: 0, q: k % 10 === 0 ? `track ${queries % 200}` : `nothing-${queries}` });
   }, 50);
 
+  // Raw neighbours send no keepalives by themselves; the sink would otherwise hit the idle timeout.
+  const keepalive = setInterval(() => sink.send({ t: 'ka' }), 10_000);
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
   const listMs: number[] = [];
@@ -200,6 +202,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   await Promise.all(Array.from({ length: DOWNLOADERS }, (_, i) => downloader(i)));
   clearInterval(flood);
+  clearInterval(keepalive);
   clearInterval(user);
   clearInterval(progress);
   lag.disable();
