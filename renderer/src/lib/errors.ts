@@ -14,7 +14,13 @@ export function humanError(err: unknown, doing: string): string {
   if (/ECONNREFUSED/.test(msg)) msg = 'The peer refused the connection. Is it running, and is the address right?';
   if (/ETIMEDOUT|timed out/i.test(msg)) msg = 'The peer did not answer in time.';
   if (/EHOSTUNREACH|ENETUNREACH/.test(msg)) msg = 'That address cannot be reached from here.';
-  if (msg === '') msg = 'Something went wrong.';
-  if (!/[.!?]$/.test(msg)) msg += '.';
-  return `Could not ${doing}. ${msg}`;
+  return `Could not ${doing}. ${sentence(msg || 'Something went wrong')}`;
+}
+
+/** Capitalised and ending in a full stop: `every source is gone` → `Every source is gone.` */
+export function sentence(text: string): string {
+  const t = text.trim();
+  if (t === '') return t;
+  const s = t.charAt(0).toUpperCase() + t.slice(1);
+  return /[.!?…]$/.test(s) ? s : `${s}.`;
 }

@@ -1,6 +1,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { SearchHit } from '../../../shared/types.js';
 import type { Host } from '../host/host.js';
+import { sentence } from '../lib/errors.js';
 import { createLibrarySlice } from './library-slice.js';
 import { createPeersSlice } from './peers-slice.js';
 import { createSearchSlice } from './search-slice.js';
@@ -46,7 +47,7 @@ export function createAppStore(host: Host, opts: AppStoreOptions = {}): StoreApi
   api.on('transfer:done', (t) => get().applyTransfer(t));
   api.on('transfer:failed', (t) => {
     get().applyTransfer(t);
-    if (t.state === 'failed') get().notify('error', `Could not download ${t.name}. ${t.error ?? 'The transfer failed.'}`);
+    if (t.state === 'failed') get().notify('error', `Could not download ${t.name}. ${sentence(t.error ?? 'the transfer failed')}`);
   });
   api.on('log', (line) => {
     if (line.level === 'error') get().notify('error', line.msg);
