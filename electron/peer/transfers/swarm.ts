@@ -139,24 +139,25 @@ export async function runSwarm(p: SwarmParams): Promise<void> {
           pool.push(buf);
           throw new BadDataError(`piece ${i} failed verification (bad data)`);
         }
-        writes.push(
-          p.fh.write(data, 0, len, i * p.pieceSize).then(
-            () => {
-              p.have.set(i);
-              claimed[i] = 0;
-              p.onPiece(i, data);
-              pool.push(buf);
-              changed();
-            },
-            (e: NodeJS.ErrnoException) => {
-              throw new DiskError(
-                e.code === 'ENOSPC'
-                  ? 'disk full: partial data kept, resume when there is space'
-                  : `cannot write the .part file: ${e.message}`,
-              );
-            },
-          ),
+        const w = p.fh.write(data, 0, len, i * p.pieceSize).then(
+          () => {
+            p.have.set(i);
+            claimed[i] = 0;
+            p.onPiece(i, data);
+            pool.push(buf);
+            changed();
+          },
+          (e: NodeJS.ErrnoException) => {
+            throw new DiskError(
+              e.code === 'ENOSPC'
+                ? 'disk full: partial data kept, resume when there is space'
+                : `cannot write the .part file: ${e.message}`,
+            );
+          },
         );
+        // Handled where it is awaited; this only keeps an early failure from counting as unhandled.
+        w.catch(() => {});
+        writes.push(w);
         if (writes.length > WRITES_IN_FLIGHT) await writes.shift();
       }
     } finally {

@@ -587,6 +587,7 @@ export class TransferManager {
             );
           },
         );
+        pending.catch(() => {});
         const wait = takeAll([this.downLimit, d.limit], c.length);
         if (wait > 0) await sleep(wait);
       }

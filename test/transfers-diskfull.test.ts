@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Bitfield } from '../electron/peer/transfers/pieces.js';
+import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from '../bench/lib/harness.js';
+
+const MiB = 1 << 20;
+let peers: TestPeer[] = [];
+let dirs: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(peers.map((p) => p.peer.quit({ force: true }).catch(() => {})));
+  await Promise.all(dirs.map((d) => fs.promises.rm(d, { recursive: true, force: true })));
+  peers = [];
+  dirs = [];
+});
+
+describe('disk full', () => {
+  // No tmpfs mount here: the ENOSPC is injected into FileHandle.write, the call that writes pieces into the .part.
+  it('stops with a clear error, keeps the partial data, and resumes once there is space', async () => {
+    const root = await tempDir();
+    dirs.push(root);
+    const size = 8 * MiB;
+    await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), size);
+    const sha256 = await sha256File(path.join(root, 'up', 'share', 'movie.mp4'));
+    const up = await startPeer(path.join(root, 'up'), { maxUploadRate: 4 * MiB });
+    const down = await startPeer(path.join(root, 'down'));
+    peers.push(up, down);
+    const probe = await fs.promises.open(path.join(root, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { write: (...a: unknown[]) => Promise<unknown> };
+    await probe.close();
+    const realWrite = proto.write;
+    try {
+      const t = down.peer.download({ name: 'movie.mp4', sha256, sources: [{ host: '127.0.0.1', port: up.port }] });
+      await waitFor('2 MiB', () => (down.peer.transfersList().find((x) => x.id === t.id)?.bytes ?? 0) >= 2 * MiB);
+      proto.write = () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+      const failed = await waitFor('the download to fail', () => {
+        const x = down.peer.transfersList().find((y) => y.id === t.id)!;
+        return x.state === 'failed' ? x : undefined;
+      });
+      expect(failed.error).toMatch(/disk full/);
+      expect(down.logs.some((l) => l.includes('disk full'))).toBe(true);
+      const part = path.join(down.downloads, 'movie.mp4.part');
+      expect(fs.existsSync(part)).toBe(true);
+      const state = JSON.parse(await fs.promises.readFile(`${part}.json`, 'utf8')) as { pieces: string[]; done: string };
+      const kept = new Bitfield(state.pieces.length, state.done).done;
+      expect(kept).toBeGreaterThanOrEqual(2);
+      expect(fs.existsSync(path.join(down.downloads, 'movie.mp4'))).toBe(false);
+
+      proto.write = realWrite;
+      const sentBefore = up.peer.statsSnapshot().bytesUp;
+      down.peer.resumeTransfer(t.id);
+      const done = await waitFor('the download to finish', () => {
+        const x = down.peer.transfersList().find((y) => y.id === t.id)!;
+        return x.state === 'done' || x.state === 'failed' ? x : undefined;
+      });
+      expect(done.state, done.error).toBe('done');
+      expect(await sha256File(done.path!)).toBe(sha256);
+      expect(up.peer.statsSnapshot().bytesUp - sentBefore).toBeLessThanOrEqual(size - kept * MiB + MiB);
+    } finally {
+      proto.write = realWrite;
+    }
+  }, 30_000);
+});
