@@ -190,7 +190,9 @@ export class Peer {
   }
 
   private createLibrary(dir: string): Library {
-    return new Library(dir, path.join(this.opts.dataDir, 'hash-cache.json'), this.log, (files) => this.events.emit('library:changed', files));
+    return new Library(dir, path.join(this.opts.dataDir, 'hash-cache.json'), this.log, (files) =>
+      this.events.emit('library:changed', files),
+    );
   }
 
   private async loadPeerId(): Promise<string> {
@@ -281,7 +283,8 @@ export class Peer {
     const msg: V2Of<'query'> = { t: 'query', id, ttl: t, hops: 0, q: query.slice(0, 256), ...(type ? { type } : {}) };
     for (const n of this.neighbours.values()) this.sendTo(n, msg);
     this.v1Searches.set(id, { searchId: id, name: query });
-    for (const p of this.v1Peers()) void this.sendV1WithOurAddress(p, (host) => ({ kind: 'SEARCH', name: query, ttl: t, originHost: host, originPort: this.bound.port }));
+    for (const p of this.v1Peers())
+      void this.sendV1WithOurAddress(p, (host) => ({ kind: 'SEARCH', name: query, ttl: t, originHost: host, originPort: this.bound.port }));
     return { searchId: id };
   }
 
@@ -293,7 +296,8 @@ export class Peer {
     this.routes.set(`ping:${id}`, 'self');
     for (const n of this.neighbours.values()) this.sendTo(n, { t: 'ping', id, ttl: t, hops: 0 });
     this.v1DiscoverUntil = Date.now() + this.tuning.v1ResultWindowMs;
-    for (const p of this.v1Peers()) void this.sendV1WithOurAddress(p, (host) => ({ kind: 'DISCOVER', ttl: t, originHost: host, originPort: this.bound.port }));
+    for (const p of this.v1Peers())
+      void this.sendV1WithOurAddress(p, (host) => ({ kind: 'DISCOVER', ttl: t, originHost: host, originPort: this.bound.port }));
     return { discoverId: id };
   }
 
@@ -357,7 +361,8 @@ export class Peer {
     if (patch.bootstrap) next.bootstrap = patch.bootstrap.map((s) => parseHostPort(s));
     if (patch.sharedDir !== undefined) next.sharedDir = path.resolve(patch.sharedDir);
     if (patch.downloadDir !== undefined) next.downloadDir = path.resolve(patch.downloadDir);
-    for (const k of ['port', 'neighbourCap', 'uploadSlots', 'maxUploadRate', 'maxDownloadRate'] as const) if (patch[k] !== undefined) next[k] = patch[k]!;
+    for (const k of ['port', 'neighbourCap', 'uploadSlots', 'maxUploadRate', 'maxDownloadRate'] as const)
+      if (patch[k] !== undefined) next[k] = patch[k]!;
     if (patch.host !== undefined) next.host = patch.host;
     if (next.sharedDir !== this.opts.sharedDir) {
       const lib = this.createLibrary(next.sharedDir);
@@ -549,7 +554,8 @@ export class Peer {
     try {
       const req = decoder.next() ?? (await this.nextFrame(socket, decoder));
       this.stats.in(req.t);
-      if (hello.role === 'transfer' && (req.t === 'get' || req.t === 'pieces')) return await this.transfers.serveTransfer(socket, decoder, req, hello);
+      if (hello.role === 'transfer' && (req.t === 'get' || req.t === 'pieces'))
+        return await this.transfers.serveTransfer(socket, decoder, req, hello);
       if (hello.role === 'query' && req.t === 'list') return this.serveListing(socket);
       socket.end(encodeFrame({ t: 'error', code: 'bad-request', message: `unexpected ${req.t} on a ${hello.role} connection` }));
     } catch (e) {
@@ -643,7 +649,13 @@ export class Peer {
       if (reason !== 'replaced') {
         if (!this.closing) this.log.info(`neighbour ${formatAddress(address)} left: ${reason}`);
         const known = this.hostCache.get(address);
-        this.events.emit('peer:lost', { host: address.host, port: address.port, protocol: 'v2', source: known?.source ?? 'discovered', connected: false });
+        this.events.emit('peer:lost', {
+          host: address.host,
+          port: address.port,
+          protocol: 'v2',
+          source: known?.source ?? 'discovered',
+          connected: false,
+        });
         this.emitPeersChanged();
         // A lost neighbour may be replaced by another known peer.
         if (!this.closing) setTimeout(() => this.maintainNeighbours(), 50).unref();
@@ -776,7 +788,12 @@ export class Peer {
         socket.end();
         const pending = this.latestV1Search();
         if (!pending) return this.stats.drop('unsolicited v1 result');
-        this.events.emit('search:hit', { searchId: pending.searchId, peer: { host: msg.host, port: msg.port }, protocol: 'v1', name: pending.name });
+        this.events.emit('search:hit', {
+          searchId: pending.searchId,
+          peer: { host: msg.host, port: msg.port },
+          protocol: 'v1',
+          name: pending.name,
+        });
         return;
       }
       case 'DISCOV_Result': {
