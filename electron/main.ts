@@ -113,6 +113,8 @@ function createWindow(): BrowserWindow {
       webviewTag: false,
       navigateOnDragDrop: false,
       spellcheck: false,
+      // Middle-click would otherwise open links in new windows.
+      disableBlinkFeatures: 'Auxclick',
     },
   });
   w.once('ready-to-show', () => w.show());
@@ -216,14 +218,15 @@ async function quitFlow(): Promise<void> {
       .slice(0, 8)
       .map((t) => `• ${t.name} (${t.direction === 'down' ? 'download' : 'upload'}, ${percent(t.bytes, t.total)}%)`);
     if (running.length > 8) lines.push(`• and ${running.length - 8} more`);
-    const { response } = await dialog.showMessageBox(win && !win.isDestroyed() ? win : new BrowserWindow({ show: false }), {
-      type: 'question',
+    const options = {
+      type: 'question' as const,
       buttons: ['Wait for Transfers', 'Quit Now', 'Cancel'],
       defaultId: 0,
       cancelId: 2,
       message: `${running.length} ${running.length === 1 ? 'transfer is' : 'transfers are'} still running`,
       detail: `${lines.join('\n')}\n\nQuit Now stops them; unfinished downloads keep their data and resume next time.`,
-    });
+    };
+    const { response } = await (win && !win.isDestroyed() ? dialog.showMessageBox(win, options) : dialog.showMessageBox(options));
     if (response === 2) return;
     force = response === 1;
     if (!force && win && !win.isDestroyed())
