@@ -276,13 +276,18 @@ export class TransferManager {
     d.meter.reset(d.info.bytes);
     const errors: string[] = [];
     let pre: SourceConn | undefined;
+    // Sources that turned out to be seed peers; the host cache only remembers known peers.
+    const seedSources = new Set<string>();
     if (!d.pieces) {
       for (const source of [...d.info.sources]) {
         if (signal.aborted) return;
         if (this.deps.protocolOf(source) === 'v1') continue;
         try {
           const c = await this.openSource(source, signal);
-          if (c === 'v1') continue;
+          if (c === 'v1') {
+            seedSources.add(formatAddress(source));
+            continue;
+          }
           try {
             await this.fetchPieceList(d, c);
             pre = c;
@@ -311,7 +316,7 @@ export class TransferManager {
     // Seed peers: a whole-file GET without ranges, verified when the hash is known.
     for (const source of [...d.info.sources]) {
       if (signal.aborted) return;
-      if (this.deps.protocolOf(source) !== 'v1') continue;
+      if (this.deps.protocolOf(source) !== 'v1' && !seedSources.has(formatAddress(source))) continue;
       try {
         await this.fetchV1(d, source, signal);
         await this.finish(d);
