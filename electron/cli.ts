@@ -76,7 +76,8 @@ class TerminalPeer {
   async run(): Promise<void> {
     const { host, port } = this.peer.address();
     this.print(`listening on ${host}:${port}`);
-    this.print(`sharing ${this.peer.settings().sharedDir} (${this.peer.listLocal().length} files); type HELP for commands`);
+    const n = this.peer.listLocal().length;
+    this.print(`sharing ${this.peer.settings().sharedDir} (${n} file${n === 1 ? '' : 's'}); type HELP for commands`);
     this.subscribe();
     const rl = readline.createInterface({ input: process.stdin, terminal: false });
     rl.on('line', (line) => {
