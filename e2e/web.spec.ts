@@ -1,0 +1,218 @@
+/**
+ * The web UI of `mactella serve` in Chromium, against real peers on loopback:
+ *
+ *   serve ── A ── B        (serve and B know only A; Discover finds B)
+ *
+ * A and B share the same video (so it has two sources) under an upload limit,
+ * so the download's progress bar is seen moving.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { discoverFinds, downloadAndWatch, dragFile, expectLibraryShows, openView, runSearch, screenshot } from './support/flows.js';
+import { paintJpeg, randomMedia, sha256 } from './support/media.js';
+import { removeTempFolders, startProcess, type PeerProcess } from './support/processes.js';
+
+test.describe.configure({ mode: 'serial' });
+
+const VIDEO = randomMedia(12 * 1024 * 1024);
+let a: PeerProcess;
+let b: PeerProcess;
+let serve: PeerProcess;
+let page: Page;
+
+test.beforeAll(async ({ browser }) => {
+  test.setTimeout(120_000);
+  const [lake, dunes, city] = await Promise.all([paintJpeg(browser, 200, 250), paintJpeg(browser, 35, 10), paintJpeg(browser, 280, 220)]);
+  // The source peers cap their uploads at 1 MB/s each, so 12 MB takes a few seconds and the bar visibly moves.
+  a = await startProcess({
+    name: 'a',
+    files: { 'holiday-beach.mp4': VIDEO, 'beach-sunset.jpg': dunes },
+    args: ['--max-up', '1m'],
+  });
+  b = await startProcess({
+    name: 'b',
+    peers: [a.address],
+    files: { 'holiday-beach.mp4': VIDEO, 'beach-song.mp3': randomMedia(300_000) },
+    args: ['--max-up', '1m'],
+  });
+  serve = await startProcess({
+    name: 'serve',
+    serve: true,
+    peers: [a.address],
+    files: {
+      'mountain-lake.jpg': lake,
+      'night-city.jpg': city,
+      'road-trip.mov': randomMedia(2_500_000),
+      'morning-jazz.mp3': randomMedia(900_000),
+    },
+  });
+  // B must be A's neighbour before anything floods through A.
+  await expect.poll(() => neighbourCount(a), { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(serve.uiUrl!);
+});
+
+/** A's neighbour count, asked at its prompt (the seed's PEERS listing). */
+async function neighbourCount(p: PeerProcess): Promise<number> {
+  const before = p.output().length;
+  p.type('PEERS');
+  for (let i = 0; i < 50; i++) {
+    const m = p
+      .output()
+      .slice(before)
+      .match(/neighbours \((\d+)\)/);
+    if (m) return Number(m[1]);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return 0;
+}
+
+test.afterAll(async () => {
+  await page?.close();
+  await Promise.all([serve, a, b].filter(Boolean).map((p) => p.stop()));
+  removeTempFolders();
+});
+
+test('the library shows the shared files, with thumbnails and sizes', async () => {
+  await expectLibraryShows(page, ['mountain-lake.jpg', 'night-city.jpg', 'road-trip.mov', 'morning-jazz.mp3']);
+  await expect(page.getByText(/^4 shared files · /)).toBeVisible();
+  // Picture thumbnails load through the authenticated /media route.
+  const thumb = page.getByRole('button', { name: 'View mountain-lake.jpg' }).locator('img');
+  await expect.poll(() => thumb.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+  await expect(page.getByRole('button', { name: 'Play road-trip.mov' })).toBeVisible();
+  await expect(page.getByRole('list', { name: 'Shared files' }).getByText('2.4 MB')).toBeVisible();
+  await screenshot(page, 'library');
+});
+
+test('Discover finds the peers', async () => {
+  await discoverFinds(page, 2, b.address);
+  await expect(page.getByRole('listitem', { name: `Peer ${a.address}` }).getByText('Connected')).toBeVisible();
+  await expect(page.getByRole('region', { name: 'Statistics' }).getByText('Messages in')).toBeVisible();
+  await screenshot(page, 'peers');
+});
+
+test('a search streams hits from two peers, grouped by hash', async () => {
+  const results = await runSearch(page, 'beach', 3);
+  const video = results.getByRole('listitem').filter({ hasText: 'holiday-beach.mp4' });
+  await expect(video.getByText('2 sources')).toBeVisible({ timeout: 20_000 });
+  await expect(results.getByText('beach-song.mp3')).toBeVisible();
+  await expect(results.getByText('beach-sunset.jpg')).toBeVisible();
+  await expect(page.getByText(/3 files from \d+ hits for “beach”/)).toBeVisible();
+  await screenshot(page, 'search');
+});
+
+test('clicking Download shows a moving progress bar and the file arrives byte-identical', async () => {
+  test.setTimeout(90_000);
+  const seen = await downloadAndWatch(page, 'holiday-beach.mp4', () => screenshot(page, 'transfers'));
+  const between = seen.filter((v) => v > 0 && v < 100);
+  expect(between.length, `progress values seen: ${seen.join(', ')}`).toBeGreaterThanOrEqual(2);
+  expect(seen.at(-1)).toBe(100);
+  const file = path.join(serve.downloads, 'holiday-beach.mp4');
+  expect(fs.existsSync(file)).toBe(true);
+  const got = fs.readFileSync(file);
+  expect(got.length).toBe(VIDEO.length);
+  expect(sha256(got)).toBe(sha256(VIDEO));
+  expect(fs.readdirSync(serve.downloads).filter((f) => f.endsWith('.part'))).toEqual([]);
+});
+
+test('a dropped file and an added file appear in Library and become searchable by other peers', async () => {
+  test.setTimeout(90_000);
+  await openView(page, 'Library');
+  // Drop a file on the window, as a person dragging it from their desktop would.
+  const river = { name: 'dropped-river.mp3', size: 200_000, type: 'audio/mpeg' };
+  await dragFile(page, river, ['dragenter', 'dragover']);
+  await expect(page.getByText('Drop to share')).toBeVisible();
+  await screenshot(page, 'drop');
+  await dragFile(page, river, ['drop']);
+  const list = page.getByRole('list', { name: 'Shared files' });
+  await expect(list.getByText('dropped-river.mp3', { exact: true })).toBeVisible();
+  expect(fs.readFileSync(path.join(serve.share, 'dropped-river.mp3')).length).toBe(200_000);
+
+  // A file that lands in the shared folder by any other means shows up too (the folder is watched).
+  fs.writeFileSync(path.join(serve.share, 'added-forest.jpg'), fs.readFileSync(path.join(serve.share, 'mountain-lake.jpg')));
+  await expect(list.getByText('added-forest.jpg', { exact: true })).toBeVisible({ timeout: 20_000 });
+
+  // Peer B, two hops away, finds both through the overlay.
+  b.type('SEARCH,river,3');
+  await b.waitForOutput(new RegExp(`found: dropped-river\\.mp3 .* at 127\\.0\\.0\\.1:${serve.port}`));
+  b.type('SEARCH,forest,3');
+  await b.waitForOutput(new RegExp(`found: added-forest\\.jpg .* at 127\\.0\\.0\\.1:${serve.port}`));
+});
+
+test('settings are shown, and the UI follows a dark system theme', async () => {
+  await openView(page, 'Settings');
+  await expect(page.getByLabel('Shared folder')).toHaveValue(serve.share);
+  await screenshot(page, 'settings');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await openView(page, 'Search');
+  await screenshot(page, 'search-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+});
+
+test.describe('the web host refuses', () => {
+  const origin = () => new URL(serve.uiUrl!).origin;
+  const token = () => new URL(serve.uiUrl!).searchParams.get('token')!;
+
+  test('a request without the token', async ({ request }) => {
+    const r = await request.get(origin() + '/');
+    expect(r.status()).toBe(401);
+    expect((await request.get(origin() + '/?token=not-the-token')).status()).toBe(401);
+    expect((await request.get(`${origin()}/media/${encodeURIComponent('mountain-lake.jpg')}`)).status()).toBe(401);
+    expect((await request.get(`${origin()}/?token=${token()}`)).status()).toBe(200);
+  });
+
+  test('a request with a foreign Origin, even with the token', async ({ request }) => {
+    const r = await request.get(`${origin()}/?token=${token()}`, { headers: { Origin: 'http://evil.example' } });
+    expect(r.status()).toBe(403);
+    const up = await request.post(`${origin()}/upload?name=x.mp3&token=${token()}`, {
+      headers: { Origin: 'http://evil.example' },
+      data: Buffer.from('abc'),
+    });
+    expect(up.status()).toBe(403);
+    expect(fs.existsSync(path.join(serve.share, 'x.mp3'))).toBe(false);
+  });
+
+  test('a WebSocket from a foreign origin, with or without the token', async ({ browser }) => {
+    // A page on another origin (another port is another origin) tries to drive the peer.
+    const evil = http.createServer((_req, res) => res.end('<!doctype html><title>evil</title>'));
+    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
+    const evilPage = await browser.newPage();
+    try {
+      await evilPage.goto(`http://127.0.0.1:${(evil.address() as AddressInfo).port}/`);
+      const wsUrl = `ws://127.0.0.1:${new URL(serve.uiUrl!).port}/ws?token=${token()}`;
+      const outcome = await evilPage.evaluate(
+        (url) =>
+          new Promise<string>((resolve) => {
+            const ws = new WebSocket(url);
+            ws.onopen = () => resolve('open');
+            ws.onerror = () => resolve('refused');
+            setTimeout(() => resolve('timeout'), 5000);
+          }),
+        wsUrl,
+      );
+      expect(outcome).toBe('refused');
+    } finally {
+      await evilPage.close();
+      evil.close();
+    }
+    // The same from a non-browser client: refused for a foreign Origin, and without the token.
+    const status = (url: string, headers: Record<string, string>) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(url, { headers, handshakeTimeout: 5000 });
+        ws.once('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.once('error', () => resolve(-1));
+      });
+    const wsBase = `ws://127.0.0.1:${new URL(serve.uiUrl!).port}/ws`;
+    expect(await status(`${wsBase}?token=${token()}`, { Origin: 'http://evil.example' })).toBe(403);
+    expect(await status(wsBase, { Origin: origin() })).toBe(401);
+    expect(await status(`${wsBase}?token=${token()}`, { Origin: origin() })).toBe(101);
+  });
+});
