@@ -11,7 +11,7 @@ export function StatusBar() {
   return (
     <footer className="status-bar" aria-label="Network statistics">
       <span title="Neighbour connections">
-        <Network size={14} aria-hidden="true" /> {stats ? stats.neighbours : 0} neighbours
+        <Network size={14} aria-hidden="true" /> {stats?.neighbours ?? 0} {stats?.neighbours === 1 ? 'neighbour' : 'neighbours'}
       </span>
       <span title="Bytes uploaded">
         <ArrowUp size={14} aria-hidden="true" /> {formatBytes(stats?.bytesUp ?? 0)} up

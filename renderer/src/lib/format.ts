@@ -32,3 +32,9 @@ export function baseName(name: string): string {
   const i = name.lastIndexOf('/');
   return i >= 0 ? name.slice(i + 1) : name;
 }
+
+/** A file date as "24 Nov 2026". */
+export function formatDate(ms: number): string {
+  if (!Number.isFinite(ms) || ms <= 0) return '';
+  return new Date(ms).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
+}

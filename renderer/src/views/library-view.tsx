@@ -8,7 +8,7 @@ import { FileIcon, TYPE_LABELS } from '../components/file-icon.js';
 import { MediaPreview } from '../components/media-preview.js';
 import { ProgressBar } from '../components/progress-bar.js';
 import { ViewHeader } from '../components/view-header.js';
-import { formatBytes, formatCount } from '../lib/format.js';
+import { formatBytes, formatCount, formatDate } from '../lib/format.js';
 import { useApp } from '../store/index.js';
 
 function Thumb({ file }: { file: LocalFile }) {
@@ -107,7 +107,7 @@ export function LibraryView() {
                 />
               </label>
             )}
-            <AddFilesButton />
+            {files.length > 0 && <AddFilesButton />}
           </>
         }
       />
@@ -151,7 +151,10 @@ export function LibraryView() {
                     <span className="row__name" title={f.name}>
                       {base}
                     </span>
-                    <span className="row__sub">{folder || 'Shared folder'}</span>
+                    <span className="row__sub">
+                      {folder ? `${folder} · ` : ''}
+                      {formatDate(f.mtimeMs)}
+                    </span>
                   </div>
                   <span className={`type-chip type-chip--${f.type}`}>{TYPE_LABELS[f.type]}</span>
                   <span className="row__size">{formatBytes(f.size)}</span>

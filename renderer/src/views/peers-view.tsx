@@ -103,7 +103,8 @@ function PeerRow({ peer }: { peer: KnownPeer }) {
       <div className="peer-row__main">
         <span className="peer-row__addr">{addr}</span>
         <span className="row__sub">
-          {peer.connected ? 'Connected' : 'Known'} · {SOURCE_LABELS[peer.source]} · seen {formatAgo(peer.lastSeen)}
+          {peer.connected ? 'Connected' : 'Not connected'} · {SOURCE_LABELS[peer.source]}
+          {peer.lastSeen ? ` · seen ${formatAgo(peer.lastSeen)}` : ''}
         </span>
       </div>
       <ProtocolBadge protocol={peer.protocol} />
