@@ -65,6 +65,46 @@ function parseCsv(text) {
   return rows;
 }
 
+const HEADER = 'issue, severity, confidence, filename, location, sample, description, url';
+const WIKI = 'https://github.com/doyensec/electronegativity/wiki/';
+
+/**
+ * Run the tool and read its CSV. The tool writes the header and the rows with
+ * two unsynchronised async writes to the same file, which can interleave; a
+ * one-thread libuv pool makes their order deterministic, and every row is
+ * still checked (shape, known severity, matching wiki URL). A report that
+ * fails the check is produced again, then the gate fails closed.
+ */
+function runTool(cli, input, tmp) {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const report = path.join(tmp, `report-${attempt}.csv`);
+    const r = spawnSync(process.execPath, [cli, '-i', input, '-o', report, '-r', '-e', electronVersion(), '-v', 'false'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 300_000,
+      env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
+    });
+    if (!fs.existsSync(report)) {
+      console.error(`electronegativity: no report (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+      continue;
+    }
+    const [header, ...rows] = parseCsv(fs.readFileSync(report, 'utf8'));
+    const findings = rows.map(([issue, severity, confidence, file, loc, sample, description, url, ...extra]) => ({
+      issue,
+      severity: (severity ?? '').trim().toUpperCase(),
+      confidence,
+      file,
+      loc,
+      sample: sample ?? '',
+      ok: extra.length === 0 && /^[A-Z0-9_]+$/.test(issue ?? '') && url === WIKI + issue && description !== undefined,
+    }));
+    if (header?.join(',') === HEADER && findings.every((f) => f.ok && SEVERITIES.includes(f.severity))) return findings;
+    console.error(`electronegativity: report ${attempt} is malformed; running the tool again`);
+  }
+  console.error('electronegativity: no well-formed report after 3 runs; failing closed');
+  return undefined;
+}
+
 function electronVersion() {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', 'electron', 'package.json'), 'utf8'));
   return pkg.version;
@@ -81,36 +121,12 @@ function main() {
       input = path.join(tmp, 'app');
       for (const dir of ['electron', 'renderer']) fs.cpSync(path.join(root, dir), path.join(input, dir), { recursive: true });
     }
-    const report = path.join(tmp, 'report.csv');
     const cli = path.join(path.dirname(require.resolve('@doyensec/electronegativity/package.json')), 'dist', 'index.js');
-    const r = spawnSync(process.execPath, [cli, '-i', input, '-o', report, '-r', '-e', electronVersion(), '-v', 'false'], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 300_000,
-    });
-    if (!fs.existsSync(report)) {
-      console.error(r.stdout, r.stderr);
-      console.error('electronegativity: the tool wrote no report; failing closed');
-      return 1;
-    }
-    const [header, ...rows] = parseCsv(fs.readFileSync(report, 'utf8'));
-    const col = (name) => header.findIndex((h) => h.trim().toLowerCase() === name);
-    const [iIssue, iSev, iConf, iFile, iLoc, iSample] = ['issue', 'severity', 'confidence', 'filename', 'location', 'sample'].map(col);
-    if ([iIssue, iSev, iFile].some((i) => i < 0)) {
-      console.error(`electronegativity: unexpected report header: ${header.join(',')}; failing closed`);
-      return 1;
-    }
+    const rows = runTool(cli, input, tmp);
+    if (!rows) return 1;
     let blocking = 0;
     let reviewed = 0;
-    for (const row of rows) {
-      const f = {
-        issue: row[iIssue],
-        severity: row[iSev].trim().toUpperCase(),
-        confidence: row[iConf],
-        file: row[iFile],
-        loc: row[iLoc],
-        sample: row[iSample] ?? '',
-      };
+    for (const f of rows) {
       const level = SEVERITIES.indexOf(f.severity);
       const line = `${f.severity.padEnd(8)} ${f.issue} ${f.file}:${f.loc} (${f.confidence})`;
       if (level < 0 || level >= BLOCKING) {
