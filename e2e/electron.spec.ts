@@ -131,7 +131,7 @@ test('a search streams hits from two peers', async () => {
 
 test('clicking Download shows a moving progress bar and the file arrives byte-identical', async () => {
   test.setTimeout(90_000);
-  const seen = await downloadAndWatch(win, 'holiday-beach.mp4');
+  const seen = await downloadAndWatch(win, 'holiday-beach.mp4', { pauseResume: true });
   expect(seen.filter((v) => v > 0 && v < 100).length, `progress values seen: ${seen.join(', ')}`).toBeGreaterThanOrEqual(2);
   const got = fs.readFileSync(path.join(dirs.downloads, 'holiday-beach.mp4'));
   expect(sha256(got)).toBe(sha256(VIDEO));

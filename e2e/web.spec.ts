@@ -84,6 +84,12 @@ test('the library shows the shared files, with thumbnails and sizes', async () =
   const thumb = page.getByRole('button', { name: 'View mountain-lake.jpg' }).locator('img');
   await expect.poll(() => thumb.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
   await expect(page.getByRole('button', { name: 'Play road-trip.mov' })).toBeVisible();
+  // A picture opens in a preview, also served by /media, and Escape closes it.
+  await page.getByRole('button', { name: 'View mountain-lake.jpg' }).click();
+  const preview = page.getByRole('dialog', { name: 'Preview of mountain-lake.jpg' });
+  await expect.poll(() => preview.locator('img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(480);
+  await page.keyboard.press('Escape');
+  await expect(preview).toBeHidden();
   await expect(page.getByRole('list', { name: 'Shared files' }).getByText('2.4 MB')).toBeVisible();
   await screenshot(page, 'library');
 });
@@ -93,6 +99,12 @@ test('Discover finds the peers', async () => {
   await expect(page.getByRole('listitem', { name: `Peer ${a.address}` }).getByText(/^Connected · /)).toBeVisible();
   await expect(page.getByRole('region', { name: 'Statistics' }).getByText('Messages in')).toBeVisible();
   await screenshot(page, 'peers');
+  // The seed's LISTR: browse what B shares.
+  await page.getByRole('button', { name: `Browse ${b.address}` }).click();
+  const listing = page.getByRole('region', { name: `Files shared by ${b.address}` });
+  await expect(listing.getByRole('button', { name: 'Download beach-song.mp3' })).toBeVisible();
+  await expect(listing.getByText('MacTella v2')).toBeVisible();
+  await listing.getByRole('button', { name: 'Close listing' }).click();
 });
 
 test('a search streams hits from two peers, grouped by hash', async () => {
@@ -105,9 +117,9 @@ test('a search streams hits from two peers, grouped by hash', async () => {
   await screenshot(page, 'search');
 });
 
-test('clicking Download shows a moving progress bar and the file arrives byte-identical', async () => {
+test('clicking Download shows a moving progress bar, pause holds it, and the file arrives byte-identical', async () => {
   test.setTimeout(90_000);
-  const seen = await downloadAndWatch(page, 'holiday-beach.mp4', () => screenshot(page, 'transfers'));
+  const seen = await downloadAndWatch(page, 'holiday-beach.mp4', { onRunning: () => screenshot(page, 'transfers'), pauseResume: true });
   const between = seen.filter((v) => v > 0 && v < 100);
   expect(between.length, `progress values seen: ${seen.join(', ')}`).toBeGreaterThanOrEqual(2);
   expect(seen.at(-1)).toBe(100);

@@ -50,9 +50,14 @@ export async function runSearch(page: Page, query: string, ttl: number) {
 
 /**
  * Click Download on a result, then watch its progress bar in Transfers until
- * it is done. Returns every `aria-valuenow` seen, in order.
+ * it is done. With `pauseResume`, pause it part-way (the bar must hold still),
+ * then resume it. Returns every `aria-valuenow` seen, in order.
  */
-export async function downloadAndWatch(page: Page, name: string, onRunning?: () => Promise<void>): Promise<number[]> {
+export async function downloadAndWatch(
+  page: Page,
+  name: string,
+  opts: { onRunning?: () => Promise<void>; pauseResume?: boolean } = {},
+): Promise<number[]> {
   const results = page.getByRole('list', { name: 'Search results' });
   await results.getByRole('button', { name: `Download ${name}` }).click();
   await expect(results.getByRole('button', { name: `Downloading ${name}` })).toBeVisible();
@@ -61,20 +66,31 @@ export async function downloadAndWatch(page: Page, name: string, onRunning?: () 
   const bar = card.getByRole('progressbar', { name });
   await expect(bar).toBeVisible();
   const seen: number[] = [];
-  let shot = false;
+  let shot = !opts.onRunning;
+  let paused = !opts.pauseResume;
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     const v = Number(await bar.getAttribute('aria-valuenow'));
     if (seen.at(-1) !== v) seen.push(v);
-    if (!shot && v > 15 && v < 85 && onRunning) {
+    if (!shot && v > 15 && v < 85) {
       shot = true;
-      await onRunning();
+      await opts.onRunning!();
+    }
+    if (!paused && v > 20 && v < 70) {
+      paused = true;
+      await card.getByRole('button', { name: `Pause ${name}` }).click();
+      await expect(card.getByText('Paused', { exact: true })).toBeVisible();
+      const held = await bar.getAttribute('aria-valuenow');
+      await page.waitForTimeout(1200);
+      expect(await bar.getAttribute('aria-valuenow'), 'a paused download does not move').toBe(held);
+      await card.getByRole('button', { name: `Resume ${name}` }).click();
     }
     if (await card.getByText('Done', { exact: true }).isVisible()) break;
     await page.waitForTimeout(100);
   }
   await expect(card.getByText('Done', { exact: true })).toBeVisible();
   await expect(card.getByText(/verified by SHA-256/)).toBeVisible();
+  expect(paused, 'the download was paused and resumed part-way').toBe(true);
   return seen;
 }
 
