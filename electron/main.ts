@@ -118,6 +118,12 @@ function createWindow(): BrowserWindow {
     },
   });
   w.once('ready-to-show', () => w.show());
+  // Closing the window quits the app, through the same QUIT dialog; cancelling it keeps the window.
+  w.on('close', (event) => {
+    if (quitState === 'done') return;
+    event.preventDefault();
+    app.quit();
+  });
   w.webContents.on('did-start-loading', () => registry?.markNotReady());
   void w.loadURL(DEV_URL ?? `${APP_ORIGIN}/index.html`);
   return w;
