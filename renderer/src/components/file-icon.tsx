@@ -13,4 +13,5 @@ export function FileIcon({ type, size = 20 }: { type?: MediaType; size?: number 
   );
 }
 
+/** How each media type is named in the UI. */
 export const TYPE_LABELS: Record<MediaType, string> = { video: 'Video', music: 'Music', picture: 'Picture' };

@@ -1,9 +1,7 @@
 import { ArrowDown, ArrowUp, Copy, MessagesSquare, Network } from 'lucide-react';
 import type { Stats } from '../../../shared/types.js';
 import { useApp } from '../store/index.js';
-import { formatBytes, formatCount } from '../lib/format.js';
-
-export const sum = (r: Record<string, number> | undefined) => Object.values(r ?? {}).reduce((a, b) => a + b, 0);
+import { formatBytes, formatCount, sumCounts as sum } from '../lib/format.js';
 
 /** The bottom line: neighbours, traffic and message counters, always in view. */
 export function StatusBar() {

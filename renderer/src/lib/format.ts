@@ -8,10 +8,17 @@ export function formatSize(n: number | undefined): string {
   return n === undefined ? 'size unknown' : formatBytes(n);
 }
 
+/** The total of a per-type counter (messages in or out). */
+export function sumCounts(r: Record<string, number> | undefined): number {
+  return Object.values(r ?? {}).reduce((a, b) => a + b, 0);
+}
+
+/** `host:port`, with brackets around IPv6 hosts. */
 export function formatAddress(a: PeerAddress): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
+/** `12345` → `12,345`. */
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }

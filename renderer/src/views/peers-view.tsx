@@ -3,9 +3,8 @@ import { useState, type FormEvent } from 'react';
 import type { KnownPeer, RemoteFile } from '../../../shared/types.js';
 import { EmptyState } from '../components/empty-state.js';
 import { FileIcon, TYPE_LABELS } from '../components/file-icon.js';
-import { sum } from '../components/status-bar.js';
 import { ViewHeader } from '../components/view-header.js';
-import { formatAddress, formatAgo, formatBytes, formatCount, formatSize } from '../lib/format.js';
+import { formatAddress, formatAgo, formatBytes, formatCount, formatSize, sumCounts as sum } from '../lib/format.js';
 import { useApp } from '../store/index.js';
 import type { RemoteBrowse } from '../store/peers-slice.js';
 
