@@ -143,6 +143,24 @@ describe('QUIT', () => {
     const headerLen = all.readUInt32BE(0) + 4;
     expect(sameBytes(all.subarray(headerLen), data)).toBe(true);
   });
+  it('a FORCEQUIT while QUIT is waiting stops at once, and both calls finish', async () => {
+    const src = await startPeer({ files: { 'big.mov': randomBytes(8 * 1024 * 1024) } });
+    const socket = await connectTcp('127.0.0.1', src.addr.port, 2000);
+    const decoder = new FrameDecoder();
+    sendHello(socket, { t: 'hello', v: 2, peerId: 'b'.repeat(32), port: 1, role: 'transfer' });
+    await readHandshake(socket, decoder, 2000);
+    socket.write(encodeFrame({ t: 'get', name: 'big.mov', offset: 0 }));
+    await waitFor(() => src.peer.activeTransfers().length === 1, 'upload to start');
+    let quitDone = false;
+    const quitting = src.peer.quit().then(() => (quitDone = true));
+    await sleep(300);
+    expect(quitDone).toBe(false);
+    const started = Date.now();
+    await src.peer.quit({ force: true });
+    await quitting;
+    expect(Date.now() - started).toBeLessThan(5000);
+    socket.destroy();
+  });
 });
 
 describe('RESET and the known-peer list', () => {

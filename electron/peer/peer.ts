@@ -124,6 +124,8 @@ export class Peer {
   private statsTimer?: NodeJS.Timeout;
   private lastStatsKey = '';
   private closing = false;
+  private quitting?: Promise<void>;
+  private forceRequested = false;
 
   private constructor(opts: PeerOptions, deps: PeerDeps) {
     this.opts = { ...opts };
@@ -439,8 +441,14 @@ export class Peer {
    * with `force` it cuts them off at once (FORCEQUIT), keeping partial downloads.
    */
   async quit(opts: { force?: boolean } = {}): Promise<void> {
-    if (this.closing) return;
-    if (!opts.force) await this.transfers.waitIdle();
+    // A FORCEQUIT while QUIT is waiting cuts the wait short; both calls resolve when the peer is down.
+    if (opts.force) this.forceRequested = true;
+    this.quitting ??= this.shutdown();
+    return this.quitting;
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.transfers.waitIdle(100, () => this.forceRequested);
     this.closing = true;
     clearInterval(this.dialTimer);
     clearInterval(this.statsTimer);

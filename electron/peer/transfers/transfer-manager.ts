@@ -109,8 +109,8 @@ export class TransferManager {
   }
 
   /** Resolves when no transfer is running or queued. */
-  async waitIdle(pollMs = 100): Promise<void> {
-    while (this.active().length > 0) await new Promise((r) => setTimeout(r, pollMs));
+  async waitIdle(pollMs = 100, stop: () => boolean = () => false): Promise<void> {
+    while (this.active().length > 0 && !stop()) await new Promise((r) => setTimeout(r, pollMs));
   }
 
   /** Downloads left as `.part` by an earlier run show up paused, ready to resume. */
