@@ -16,6 +16,11 @@ export default tseslint.config(
   {
     // The peer is plain Node: it must never reach for Electron.
     files: ['electron/peer/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'electron/peer/ is plain Node; Electron belongs in electron/main.ts and friends.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'electron', message: 'electron/peer/ is plain Node; Electron belongs in electron/main.ts and friends.' }] },
+      ],
+    },
   },
 );
