@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 describe('disk full', () => {
-  // No tmpfs mount here: the ENOSPC is injected into FileHandle.write, the call that writes pieces into the .part.
+  // No tmpfs mount here: the ENOSPC is injected into FileHandle.write and writev, the calls that write pieces into the .part.
   it('stops with a clear error, keeps the partial data, and resumes once there is space', async () => {
     const root = await tempDir();
     dirs.push(root);
@@ -27,13 +27,18 @@ describe('disk full', () => {
     const down = await startPeer(path.join(root, 'down'));
     peers.push(up, down);
     const probe = await fs.promises.open(path.join(root, 'probe'), 'w');
-    const proto = Object.getPrototypeOf(probe) as { write: (...a: unknown[]) => Promise<unknown> };
+    const proto = Object.getPrototypeOf(probe) as {
+      write: (...a: unknown[]) => Promise<unknown>;
+      writev: (...a: unknown[]) => Promise<unknown>;
+    };
     await probe.close();
     const realWrite = proto.write;
+    const realWritev = proto.writev;
     try {
       const t = down.peer.download({ name: 'movie.mp4', sha256, sources: [{ host: '127.0.0.1', port: up.port }] });
       await waitFor('2 MiB', () => (down.peer.transfersList().find((x) => x.id === t.id)?.bytes ?? 0) >= 2 * MiB);
-      proto.write = () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+      proto.write = proto.writev = () =>
+        Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
       const failed = await waitFor('the download to fail', () => {
         const x = down.peer.transfersList().find((y) => y.id === t.id)!;
         return x.state === 'failed' ? x : undefined;
@@ -48,6 +53,7 @@ describe('disk full', () => {
       expect(fs.existsSync(path.join(down.downloads, 'movie.mp4'))).toBe(false);
 
       proto.write = realWrite;
+      proto.writev = realWritev;
       const sentBefore = up.peer.statsSnapshot().bytesUp;
       down.peer.resumeTransfer(t.id);
       const done = await waitFor('the download to finish', () => {
@@ -59,6 +65,7 @@ describe('disk full', () => {
       expect(up.peer.statsSnapshot().bytesUp - sentBefore).toBeLessThanOrEqual(size - kept * MiB + MiB);
     } finally {
       proto.write = realWrite;
+      proto.writev = realWritev;
     }
   }, 30_000);
 });

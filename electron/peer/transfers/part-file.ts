@@ -71,18 +71,23 @@ export async function hashPrefix(p: string, length: number): Promise<crypto.Hash
   return h;
 }
 
+/** fsync a file: its data is on disk when this resolves. */
+export async function syncFile(p: string): Promise<void> {
+  const fh = await fs.promises.open(p, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Move a verified `.part` into place without ever overwriting: fsync, then a
  * hard link (fails if the name exists) and unlink; if the name was taken in the
  * meantime, the next free name is used. Returns the final path.
  */
 export async function commitPart(partPath: string, finalPath: string, nextFree: () => Promise<string>): Promise<string> {
-  const fh = await fs.promises.open(partPath, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await syncFile(partPath);
   let target = finalPath;
   for (let i = 0; i < 100; i++) {
     try {

@@ -8,6 +8,7 @@ import { encodeFrame, type FrameDecoder } from '../v2/frame.js';
 import { pieceLength, type Bitfield } from './pieces.js';
 import { sleep } from './rate-limiter.js';
 import type { SocketReader } from './socket-reader.js';
+import type { VerifyJob } from './verifier.js';
 
 /** An open, handshaken v2 transfer connection. */
 export interface SourceConn {
@@ -37,8 +38,10 @@ export interface SwarmParams {
   /** Milliseconds to wait after receiving `n` bytes (bandwidth limits). */
   throttle: (n: number) => number;
   onBytes: (n: number) => void;
-  /** A piece was verified and written; `data` is only valid during the call. */
-  onPiece: (index: number, data: Buffer) => void;
+  /** Reads written pieces back and checks them, off this thread; keeps the whole-file hash. */
+  verifier: Pick<VerifyJob, 'verify' | 'have'>;
+  /** A piece was verified and written. */
+  onPiece: (index: number) => void;
   onQueued: (position: number | undefined) => void;
   log: Logger;
   name: string;
@@ -50,23 +53,61 @@ export interface SwarmParams {
 
 const RUN_BYTES = 16 << 20;
 const FIRST_RUN_BYTES = 4 << 20;
-const WRITES_IN_FLIGHT = 2;
+/** Requests kept outstanding per source, so the next range follows the current one without a round trip. */
+const PIPELINE = 2;
+/** Socket chunks are gathered into one positional writev of about this size. */
+const WRITE_BATCH = 1 << 20;
+/** Bytes of writes in flight per source before it stops reading (back-pressure from the disk). */
+const WRITE_WINDOW = 8 << 20;
+/** A source that sent nothing for this long has its pieces fetched by others as well (endgame). */
+const STALL_MS = 2000;
+
+/** A range requested from one source: pieces [a, b). */
+interface Run {
+  a: number;
+  b: number;
+  /** Endgame: a piece another source is also fetching; buffered until verified, first one wins. */
+  endgame: boolean;
+}
+
+function diskError(e: NodeJS.ErrnoException): DiskError {
+  return new DiskError(
+    e.code === 'ENOSPC' ? 'disk full: partial data kept, resume when there is space' : `cannot write the .part file: ${e.message}`,
+  );
+}
 
 /**
  * Fetch every missing piece, from all sources at once. Each source gets its
- * own connection and claims runs of contiguous missing pieces; each piece is
- * checked against its hash before it is written at its place in the `.part`.
- * A source that sends a bad piece is dropped and named in the log, and the
- * piece goes back to the pool for another source. Resolves when every piece
- * is done; rejects when no source is left.
+ * own connection and claims runs of contiguous missing pieces, with the next
+ * run requested before the current one ends. Data goes straight from the
+ * socket to its place in the `.part` (positional writes, no copy) while each
+ * piece is hashed on the way; a piece counts as done only once its hash
+ * matched and its writes finished. A source that sends a bad piece is dropped
+ * and named in the log, and the piece goes back to the pool (its bytes in the
+ * file are simply rewritten). When no piece is left to claim, idle sources
+ * also fetch pieces others are still on (endgame); the first verified copy
+ * wins. Resolves when every piece is done; rejects when no source is left.
  */
 export async function runSwarm(p: SwarmParams): Promise<void> {
   const count = p.hashes.length;
-  const claimed = new Uint8Array(count);
+  /** Which worker writes a piece straight into the file (0 = none). Only one ever does at a time. */
+  const writer = new Uint32Array(count);
+  /** A piece someone fetches as an endgame duplicate. */
+  const dup = new Uint8Array(count);
+  /** A verified copy of the piece exists: nobody else writes it from now on. */
+  const verified = new Uint8Array(count);
+  /** Received and written, waiting for the verifier's answer: not free to claim meanwhile. */
+  const checking = new Uint8Array(count);
+  /** All writes issued for a piece, so a later winner can wait for them before writing its copy. */
+  const pieceWrites = new Map<number, Promise<unknown>>();
   const started = new Set<string>();
+  /** Per worker: the piece it is receiving, and when data last came. */
+  const progress = new Map<number, { at: number; lastData: number }>();
   const workers = new Set<Promise<void>>();
   const errors: string[] = [];
   let fatal: Error | undefined;
+  let finished = false;
+  let nextId = 1;
   let waiters: (() => void)[] = [];
   const changed = () => {
     const w = waiters;
@@ -75,104 +116,224 @@ export async function runSwarm(p: SwarmParams): Promise<void> {
   };
   const waitChange = () => new Promise<void>((r) => waiters.push(r));
   const conns = new Set<SourceConn>();
-  const onAbort = () => {
+  const stopAll = () => {
     for (const c of conns) c.socket.destroy();
     changed();
   };
-  p.signal.addEventListener('abort', onAbort, { once: true });
-
+  p.signal.addEventListener('abort', stopAll, { once: true });
+  const fail = (e: Error) => {
+    fatal ??= e;
+    stopAll();
+  };
+  const free = (i: number) => writer[i] === 0 && !verified[i] && !checking[i] && !p.have.has(i);
+  let firstFree = 0;
   const freeCount = () => {
+    while (firstFree < count && !free(firstFree)) firstFree++;
     let n = 0;
-    for (let i = 0; i < count; i++) if (!claimed[i] && !p.have.has(i)) n++;
+    for (let i = firstFree; i < count; i++) if (free(i)) n++;
     return n;
   };
-  /** Claim a run of contiguous missing pieces sized to about two seconds of this source's speed, leaving a share for the others. */
-  const claim = (speed: number): [number, number] | undefined => {
-    let a = 0;
-    while (a < count && (claimed[a] || p.have.has(a))) a++;
-    if (a >= count) return undefined;
+
+  /** Claim a run of contiguous free pieces sized to about two seconds of this source's speed, leaving a share for the others. */
+  const claim = (me: number, speed: number): Run | undefined => {
+    const left = freeCount();
+    if (left === 0) return undefined;
+    let a = firstFree;
+    while (a < count && !free(a)) a++;
     const want = speed > 0 ? Math.min(RUN_BYTES, speed * 2) : FIRST_RUN_BYTES;
-    const maxRun = Math.max(1, Math.min(Math.floor(want / p.pieceSize), Math.ceil(freeCount() / Math.max(1, workers.size))));
+    // Each source keeps PIPELINE runs outstanding: share what is left across all of them.
+    const share = Math.ceil(left / Math.max(1, workers.size * PIPELINE));
+    const maxRun = Math.max(1, Math.min(Math.floor(want / p.pieceSize), share));
     let b = a;
-    while (b < count && b - a < maxRun && !claimed[b] && !p.have.has(b)) claimed[b++] = 1;
-    return [a, b];
+    while (b < count && b - a < maxRun && free(b)) writer[b++] = me;
+    return { a, b, endgame: false };
   };
 
-  const fetchRun = async (c: SourceConn, a: number, b: number, pool: Buffer[]) => {
-    const offset = a * p.pieceSize;
-    const length = Math.min(b * p.pieceSize, p.size) - offset;
+  /**
+   * Endgame: a piece another source holds, taken from the end of its queue,
+   * when that source still has at least two pieces to go before it (so this
+   * copy likely wins) or has sent nothing for STALL_MS. Not yet doubled up.
+   */
+  const claimEndgame = (me: number): Run | undefined => {
+    const now = performance.now();
+    for (let i = count - 1; i >= 0; i--) {
+      const o = writer[i]!;
+      if (p.have.has(i) || verified[i] || checking[i] || dup[i] || o === me || o === 0) continue;
+      const owner = progress.get(o);
+      let ahead = 0;
+      if (owner && now - owner.lastData < STALL_MS)
+        for (let j = owner.at; j < i && ahead < 2; j++) if (writer[j] === o && !verified[j] && !p.have.has(j)) ahead++;
+      if (owner && ahead < 2 && now - owner.lastData < STALL_MS) continue;
+      dup[i] = 1;
+      return { a: i, b: i + 1, endgame: true };
+    }
+    return undefined;
+  };
+
+  const release = (me: number, run: Run) => {
+    for (let i = run.a; i < run.b; i++) {
+      if (writer[i] === me) writer[i] = 0;
+      if (run.endgame) dup[i] = 0;
+    }
+    if (run.a < firstFree) firstFree = run.a;
+    changed();
+  };
+
+  const sendRequest = (c: SourceConn, run: Run) => {
+    const offset = run.a * p.pieceSize;
+    const length = Math.min(run.b * p.pieceSize, p.size) - offset;
     c.socket.write(encodeFrame({ t: 'get', sha256: p.sha256, offset, length, more: true }));
-    for (;;) {
-      const m = await c.reader.frame(c.decoder).catch((e: Error) => {
-        throw new SourceError(e.message);
-      });
-      if (!m) throw new SourceError('source closed the connection');
-      if (m.t === 'queued') p.onQueued(m.position);
-      else if (m.t === 'error') throw new SourceError(m.message);
-      else if (m.t === 'get-ok') {
-        if (m.sha256 !== p.sha256 || m.offset !== offset || m.length !== length) throw new SourceError('source answered a different range');
-        break;
-      } else throw new SourceError(`unexpected ${m.t} from source`);
-    }
-    p.onQueued(undefined);
-    const writes: Promise<void>[] = [];
-    try {
-      for (let i = a; i < b; i++) {
-        const len = pieceLength(i, p.size, p.pieceSize);
-        while (pool.length === 0) await writes.shift();
-        const buf = pool.pop()!;
-        let got = 0;
-        while (got < len) {
-          if (p.signal.aborted || fatal) throw new SourceError('stopped');
-          const chunk = await c.reader.read(len - got, p.readTimeoutMs ?? 30_000).catch((e: Error) => {
-            throw new SourceError(e.message);
-          });
-          if (!chunk) throw new SourceError(`source went away in piece ${i}`);
-          chunk.copy(buf, got);
-          got += chunk.length;
-          p.onBytes(chunk.length);
-          const wait = p.throttle(chunk.length);
-          if (wait > 0) await sleep(wait);
-        }
-        const data = buf.subarray(0, len);
-        if (crypto.createHash('sha256').update(data).digest('hex') !== p.hashes[i]) {
-          pool.push(buf);
-          throw new BadDataError(`piece ${i} failed verification (bad data)`);
-        }
-        const w = p.fh.write(data, 0, len, i * p.pieceSize).then(
-          () => {
-            p.have.set(i);
-            claimed[i] = 0;
-            p.onPiece(i, data);
-            pool.push(buf);
-            changed();
-          },
-          (e: NodeJS.ErrnoException) => {
-            throw new DiskError(
-              e.code === 'ENOSPC'
-                ? 'disk full: partial data kept, resume when there is space'
-                : `cannot write the .part file: ${e.message}`,
-            );
-          },
-        );
-        // Handled where it is awaited; this only keeps an early failure from counting as unhandled.
-        w.catch(() => {});
-        writes.push(w);
-        if (writes.length > WRITES_IN_FLIGHT) await writes.shift();
-      }
-    } finally {
-      const results = await Promise.allSettled(writes);
-      for (const r of results) if (r.status === 'rejected' && r.reason instanceof DiskError) fatal ??= r.reason;
-      for (let i = a; i < b; i++) claimed[i] = 0;
-      changed();
-    }
-    if (fatal) throw fatal;
   };
 
   const worker = async (source: PeerAddress, pre?: SourceConn) => {
+    const me = nextId++;
     const who = formatAddress(source);
+    const timeout = p.readTimeoutMs ?? 30_000;
     let c: SourceConn | undefined;
     let speed = 0;
+    const prog = { at: 0, lastData: performance.now() };
+    progress.set(me, prog);
+    const inflight: Run[] = [];
+    /** Writes in flight from this source, and their bytes. */
+    const writes = new Set<Promise<void>>();
+    let writeBytes = 0;
+    /** Pieces are marked done in order, each after its writes and its check. */
+    let marks: Promise<unknown> = Promise.resolve();
+    /** The verifier found a bad piece from this source. */
+    let badData: BadDataError | undefined;
+    const done = (i: number) => {
+      pieceWrites.delete(i);
+      p.have.set(i);
+      p.onPiece(i);
+      changed();
+    };
+
+    const write = (i: number, chunks: Buffer[], n: number, at: number) => {
+      const w = p.fh.writev(chunks, at).then(
+        () => {},
+        (e: NodeJS.ErrnoException) => fail(diskError(e)),
+      );
+      pieceWrites.set(i, Promise.all([pieceWrites.get(i), w]));
+      writes.add(w);
+      writeBytes += n;
+      void w.then(() => {
+        writes.delete(w);
+        writeBytes -= n;
+      });
+      return w;
+    };
+
+    const receive = async (run: Run) => {
+      const offset = run.a * p.pieceSize;
+      const length = Math.min(run.b * p.pieceSize, p.size) - offset;
+      let queued = false;
+      for (;;) {
+        // Waiting in a source's queue has no time limit: its claims are released meanwhile.
+        const m = await c!.reader.frame(c!.decoder, queued ? 0 : timeout).catch((e: Error) => {
+          throw new SourceError(e.message);
+        });
+        if (!m) throw new SourceError('source closed the connection');
+        if (m.t === 'queued') {
+          queued = true;
+          for (const r of inflight) release(me, r);
+          p.onQueued(m.position);
+        } else if (m.t === 'error') throw new SourceError(m.message);
+        else if (m.t === 'get-ok') {
+          if (m.sha256 !== p.sha256 || m.offset !== offset || m.length !== length)
+            throw new SourceError('source answered a different range');
+          break;
+        } else throw new SourceError(`unexpected ${m.t} from source`);
+      }
+      if (queued) p.onQueued(undefined);
+      for (let i = run.a; i < run.b; i++) {
+        const len = pieceLength(i, p.size, p.pieceSize);
+        prog.at = i;
+        // Straight into the file if this source holds the piece (or it is free); buffered if another
+        // source may be writing it (endgame); read and dropped if it is already done.
+        let mode: 'direct' | 'buffer' | 'drop' = 'drop';
+        if (!p.have.has(i) && !verified[i]) {
+          if (writer[i] === 0 && !run.endgame) writer[i] = me;
+          mode = writer[i] === me ? 'direct' : 'buffer';
+        }
+        // A buffered copy is hashed here as it comes; a direct one is read back and checked by the verifier.
+        const hash = mode === 'buffer' ? crypto.createHash('sha256') : undefined;
+        const chunks: Buffer[] = [];
+        let batch: Buffer[] = [];
+        let batchBytes = 0;
+        let batchAt = i * p.pieceSize;
+        const flush = () => {
+          if (batchBytes === 0) return;
+          if (!verified[i]) write(i, batch, batchBytes, batchAt);
+          batchAt += batchBytes;
+          batch = [];
+          batchBytes = 0;
+        };
+        let got = 0;
+        while (got < len) {
+          if (p.signal.aborted || fatal || finished) throw new SourceError('stopped');
+          if (badData) throw badData;
+          const chunk = await c!.reader.read(len - got, timeout).catch((e: Error) => {
+            throw new SourceError(e.message);
+          });
+          if (!chunk) throw new SourceError(`source went away in piece ${i}`);
+          got += chunk.length;
+          prog.lastData = performance.now();
+          p.onBytes(chunk.length);
+          if (mode === 'direct') {
+            batch.push(chunk);
+            batchBytes += chunk.length;
+            if (batchBytes >= WRITE_BATCH) flush();
+            while (writeBytes > WRITE_WINDOW && writes.size) await Promise.race(writes);
+          } else if (hash) {
+            hash.update(chunk);
+            chunks.push(chunk);
+          }
+          const wait = p.throttle(chunk.length);
+          if (wait > 0) await sleep(wait);
+        }
+        if (mode === 'drop') continue;
+        if (mode === 'direct') {
+          flush();
+          const piece = i;
+          checking[piece] = 1;
+          const checked = Promise.resolve(pieceWrites.get(piece)).then(() => (fatal || verified[piece] ? false : p.verifier.verify(piece)));
+          marks = Promise.all([marks, checked]).then(
+            ([, ok]) => {
+              checking[piece] = 0;
+              if (fatal || verified[piece] || p.have.has(piece)) return; // failed, or another copy won
+              if (!ok) {
+                if (piece < firstFree) firstFree = piece;
+                badData ??= new BadDataError(`piece ${piece} failed verification (bad data)`);
+                changed();
+                return;
+              }
+              verified[piece] = 1;
+              done(piece);
+            },
+            (e: Error) => {
+              checking[piece] = 0;
+              fail(new DiskError(`cannot read back the .part file: ${e.message}`));
+            },
+          );
+          continue;
+        }
+        if (hash!.digest('hex') !== p.hashes[i]) {
+          if (verified[i] || p.have.has(i)) continue; // another copy won already; no need to blame this one
+          throw new BadDataError(`piece ${i} failed verification (bad data)`);
+        }
+        if (verified[i] || p.have.has(i)) continue;
+        verified[i] = 1;
+        // The buffered copy is written once every write anyone issued for the piece has landed.
+        const piece = i;
+        const landed = Promise.resolve(pieceWrites.get(piece)).then(() => write(piece, chunks, len, piece * p.pieceSize));
+        marks = Promise.all([marks, landed]).then(() => {
+          if (fatal) return;
+          p.verifier.have(piece);
+          done(piece);
+        });
+      }
+    };
+
     // Let every known source start before the first claim, so the first runs are shared out.
     await null;
     try {
@@ -181,36 +342,51 @@ export async function runSwarm(p: SwarmParams): Promise<void> {
       c = opened;
       conns.add(c);
       if (p.signal.aborted) return;
-      const pool = Array.from({ length: WRITES_IN_FLIGHT + 1 }, () => Buffer.allocUnsafe(p.pieceSize));
       for (;;) {
-        if (p.signal.aborted || fatal) return;
-        const run = claim(speed);
-        if (!run) {
+        if (p.signal.aborted || fatal || finished) return;
+        if (badData) throw badData;
+        while (inflight.length < PIPELINE) {
+          // Endgame only for a source with nothing else to do, so duplicates stay few.
+          const run = claim(me, speed) ?? (inflight.length === 0 ? claimEndgame(me) : undefined);
+          if (!run) break;
+          sendRequest(c, run);
+          inflight.push(run);
+        }
+        if (inflight.length === 0) {
           if (p.have.complete) return;
           await waitChange();
           continue;
         }
+        const run = inflight[0]!;
         const t0 = performance.now();
-        await fetchRun(c, run[0], run[1], pool);
-        const bytes = Math.min(run[1] * p.pieceSize, p.size) - run[0] * p.pieceSize;
-        speed = bytes / Math.max(0.001, (performance.now() - t0) / 1000);
+        await receive(run);
+        inflight.shift();
+        release(me, run);
+        const bytes = Math.min(run.b * p.pieceSize, p.size) - run.a * p.pieceSize;
+        if (!run.endgame) speed = bytes / Math.max(0.001, (performance.now() - t0) / 1000);
       }
     } catch (e) {
-      if (e instanceof DiskError) {
-        fatal ??= e;
-        onAbort();
-        return;
-      }
-      if (p.signal.aborted) return;
+      if (e instanceof DiskError) return fail(e);
+      if (p.signal.aborted || finished || fatal) return;
       const msg = (e as Error).message;
       errors.push(`${who}: ${msg}`);
       if (e instanceof BadDataError) p.log.warn(`download ${p.name}: dropping source ${who}: ${msg}`);
       else p.log.warn(`download ${p.name}: source ${who} left: ${msg}`);
     } finally {
+      progress.delete(me);
       if (c) {
         conns.delete(c);
         c.socket.destroy();
       }
+      // Claims go back to the pool only once this source's writes have landed and been checked.
+      await Promise.all(writes);
+      await marks;
+      if (badData && !errors.some((x) => x.startsWith(`${who}: `)) && !p.signal.aborted && !finished && !fatal) {
+        // Found bad after the source had nothing left to send.
+        errors.push(`${who}: ${badData.message}`);
+        p.log.warn(`download ${p.name}: dropping source ${who}: ${badData.message}`);
+      }
+      for (const r of inflight) release(me, r);
       changed();
     }
   };
@@ -243,13 +419,17 @@ export async function runSwarm(p: SwarmParams): Promise<void> {
       }
       await Promise.race([...workers, waitChange()]);
     }
-    changed();
+    // Every piece is in: sources still busy (endgame losers, pipelined requests) are cut off.
+    finished = true;
+    stopAll();
     await Promise.allSettled([...workers]);
     if (fatal) throw fatal;
   } finally {
+    finished = true;
     clearInterval(poll);
-    p.signal.removeEventListener('abort', onAbort);
+    p.signal.removeEventListener('abort', stopAll);
     for (const c of conns) c.socket.destroy();
+    await Promise.allSettled([...workers]);
     changed();
   }
 }

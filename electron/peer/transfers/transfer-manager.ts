@@ -12,13 +12,14 @@ import { V1GetHeaderParser, listV1 } from '../v1/client.js';
 import { connectTcp, readHandshake, sendHello, type Hello } from '../v2/connection.js';
 import { encodeFrame, FrameDecoder } from '../v2/frame.js';
 import type { V2Message } from '../v2/messages.js';
-import { commitPart, fileSize, listPartStates, partPathFor, writePartState, type PartState } from './part-file.js';
+import { commitPart, fileSize, hashPrefix, listPartStates, partPathFor, syncFile, writePartState, type PartState } from './part-file.js';
 import { Bitfield, PieceCache, pieceCount, pieceLength, TRANSFER_MAX_FRAME } from './pieces.js';
 import { etaSeconds, SpeedMeter } from './progress.js';
 import { sleep, takeAll, TokenBucket } from './rate-limiter.js';
 import { SlotQueue } from './slots.js';
 import { SocketReader } from './socket-reader.js';
 import { DiskError, runSwarm, type SourceConn } from './swarm.js';
+import { Verifier } from './verifier.js';
 
 export interface DownloadRequest {
   name: string;
@@ -56,10 +57,18 @@ interface Download {
   pieces?: { pieceSize: number; hashes: string[]; have: Bitfield };
   /** Per-transfer limit. */
   limit: TokenBucket;
+  /** A state write in flight, one waiting to start, and when the last one started. */
   saving?: Promise<void>;
-  saveAgain?: boolean;
-  wholeHash?: crypto.Hash;
-  hashedPieces?: number;
+  saveTimer?: NodeJS.Timeout;
+  savedAt?: number;
+  /** The whole-file hash kept on the way in, so the end reads back only what it has not seen. */
+  whole?: WholeHash;
+}
+
+interface WholeHash {
+  /** The SHA-256 of the whole `.part`; closes the hash. */
+  digest(): Promise<string>;
+  close(): void;
 }
 
 interface Upload {
@@ -87,6 +96,8 @@ export class TransferManager {
   private readonly ticker: NodeJS.Timeout;
   private readonly lastSent = new Map<string, string>();
   private readonly pieceCache = new PieceCache();
+  /** Piece checks and whole-file hashes, on their own thread. */
+  private readonly verifier = Verifier.shared;
   /** Global bandwidth limits, shared by every transfer in that direction. */
   readonly upLimit: TokenBucket;
   readonly downLimit: TokenBucket;
@@ -463,26 +474,37 @@ export class TransferManager {
 
   /** Save the state soon, coalescing: at most one write in flight and one every 200 ms. */
   private saveStateSoon(d: Download): void {
-    if (d.saving) {
-      d.saveAgain = true;
-      return;
-    }
-    d.saving = (async () => {
-      do {
-        d.saveAgain = false;
+    if (d.saveTimer) return;
+    const wait = Math.max(0, (d.savedAt ?? 0) + 200 - Date.now());
+    d.saveTimer = setTimeout(() => {
+      d.saveTimer = undefined;
+      const run = async () => {
+        await d.saving;
+        d.savedAt = Date.now();
         await this.saveState(d).catch((e: Error) => this.deps.log.warn(`cannot save the state of ${d.info.name}: ${e.message}`));
-        await sleep(200);
-      } while (d.saveAgain);
-      d.saving = undefined;
-    })();
+      };
+      const p: Promise<void> = run().finally(() => {
+        if (d.saving === p) d.saving = undefined;
+      });
+      d.saving = p;
+    }, wait);
+  }
+
+  /** Stop coalesced saving, wait for a write in flight, then save the state now. */
+  private async saveStateNow(d: Download): Promise<void> {
+    clearTimeout(d.saveTimer);
+    d.saveTimer = undefined;
+    await d.saving;
+    await this.saveState(d);
   }
 
   private async swarm(d: Download, signal: AbortSignal, pre?: SourceConn): Promise<void> {
     const pieces = d.pieces!;
     const fh = await fs.promises.open(d.partPath!, 'r+');
-    // Hash the whole file on the way in while pieces arrive in order; the rest is read back at the end.
-    d.wholeHash = crypto.createHash('sha256');
-    d.hashedPieces = 0;
+    d.whole?.close();
+    const job = this.verifier.open(d.partPath!, d.info.total, pieces.pieceSize, pieces.hashes, pieces.have);
+    d.whole = job;
+    let ok = false;
     try {
       d.info.bytes = this.doneBytes(d);
       await runSwarm({
@@ -498,12 +520,9 @@ export class TransferManager {
         onBytes: (n) => {
           this.deps.stats.bytesDown += n;
         },
-        onPiece: (i, data) => {
-          d.info.bytes += data.length;
-          if (i === d.hashedPieces) {
-            d.wholeHash!.update(data);
-            d.hashedPieces++;
-          }
+        verifier: job,
+        onPiece: (i) => {
+          d.info.bytes += pieceLength(i, d.info.total, pieces.pieceSize);
           this.saveStateSoon(d);
         },
         onQueued: (position) => {
@@ -516,10 +535,14 @@ export class TransferManager {
         preopened: pre,
       });
       await fh.truncate(d.info.total);
+      ok = true;
     } finally {
+      if (!ok) {
+        job.close();
+        d.whole = undefined;
+      }
       await fh.close();
-      await d.saving;
-      await this.saveState(d).catch(() => {});
+      await this.saveStateNow(d).catch(() => {});
     }
   }
 
@@ -566,8 +589,9 @@ export class TransferManager {
 
   /** Stream a seed peer's whole file into the `.part` from offset 0, with back-pressure and limits. */
   private async receiveV1(d: Download, socket: net.Socket, first: Buffer, length: number): Promise<void> {
-    d.wholeHash = crypto.createHash('sha256');
-    d.hashedPieces = undefined;
+    const hash = crypto.createHash('sha256');
+    d.whole?.close();
+    d.whole = undefined;
     if (d.pieces) d.pieces.have.clear();
     const reader = new SocketReader(socket, first);
     const fh = await fs.promises.open(d.partPath!, 'w');
@@ -579,7 +603,7 @@ export class TransferManager {
         if (!c) throw new TransferError(`source went away after ${got} of ${length} bytes`);
         const at = got;
         got += c.length;
-        d.wholeHash.update(c);
+        hash.update(c);
         this.deps.stats.bytesDown += c.length;
         await pending;
         pending = fh.write(c, 0, c.length, at).then(
@@ -597,7 +621,8 @@ export class TransferManager {
         if (wait > 0) await sleep(wait);
       }
       await pending;
-      d.hashedPieces = Number.MAX_SAFE_INTEGER;
+      const digest = hash.digest('hex');
+      d.whole = { digest: () => Promise.resolve(digest), close: () => {} };
     } finally {
       await fh.close();
     }
@@ -606,16 +631,18 @@ export class TransferManager {
   private async finish(d: Download): Promise<void> {
     const size = await fileSize(d.partPath!);
     if (size !== d.info.total) throw new TransferError(`incomplete: ${size} of ${d.info.total} bytes`);
-    // Whole-file check: continue the hash kept on the way in, reading back only what it has not seen.
-    const hash = d.wholeHash ?? crypto.createHash('sha256');
-    const seen = d.wholeHash
-      ? Math.min(size, (d.hashedPieces ?? 0) * (d.pieces?.pieceSize ?? 0), d.hashedPieces === Number.MAX_SAFE_INTEGER ? size : Infinity)
-      : 0;
-    if (seen < size)
-      for await (const c of fs.createReadStream(d.partPath!, { start: seen, end: size - 1, highWaterMark: 1 << 20 }))
-        hash.update(c as Buffer);
-    d.wholeHash = undefined;
-    const digest = hash.digest('hex');
+    // Whole-file check, kept on the way in (only what it has not seen is read back), while the data goes to disk.
+    const whole = d.whole;
+    d.whole = undefined;
+    let digest: string;
+    try {
+      [digest] = await Promise.all([
+        whole ? whole.digest() : hashPrefix(d.partPath!, size).then((h) => h.digest('hex')),
+        syncFile(d.partPath!),
+      ]);
+    } finally {
+      whole?.close();
+    }
     if (d.info.sha256 && digest !== d.info.sha256) {
       // Every piece matched its hash but the whole did not: the piece list itself was wrong. Start over.
       d.pieces = undefined;
