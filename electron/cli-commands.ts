@@ -1,9 +1,10 @@
 /**
  * The terminal peer's command syntax: the seed's commands verbatim
- * (`SEARCH,name,ttl`), plus PEERS, STATS, HELP and WAIT,seconds for scripts.
+ * (`SEARCH,name,ttl`), plus PEERS, STATS, LIMIT, HELP and WAIT,seconds for scripts.
  */
 import type { PeerAddress } from '../shared/types.js';
 import { parsePort } from './peer/address.js';
+import { parseRate } from './peer/options.js';
 
 export type CliCommand =
   | { cmd: 'LISTL' }
@@ -18,6 +19,8 @@ export type CliCommand =
   | { cmd: 'STATS' }
   | { cmd: 'HELP' }
   | { cmd: 'WAIT'; seconds: number }
+  /** Global bandwidth limit in bytes per second, 0 = none. */
+  | { cmd: 'LIMIT'; direction: 'up' | 'down'; bytesPerSecond: number }
   | { cmd: 'EMPTY' };
 
 export const USAGE: Record<string, string> = {
@@ -32,6 +35,7 @@ export const USAGE: Record<string, string> = {
   PEERS: 'PEERS',
   STATS: 'STATS',
   WAIT: 'WAIT,seconds   (pause a script, 0-600)',
+  LIMIT: 'LIMIT,up|down,rate   (bytes/s with k/m suffix, e.g. 500k or 2m; 0 = no limit)',
   HELP: 'HELP',
 };
 
@@ -104,6 +108,16 @@ export function parseCommand(line: string): CliCommand {
       const s = Number(f[1]);
       if (!Number.isFinite(s) || s < 0 || s > 600) throw usage(cmd, `bad seconds "${f[1]}"`);
       return { cmd, seconds: s };
+    }
+    case 'LIMIT': {
+      exact(3);
+      const direction = (f[1] ?? '').trim().toLowerCase();
+      if (direction !== 'up' && direction !== 'down') throw usage(cmd, `bad direction "${direction.slice(0, 20)}": expected up or down`);
+      try {
+        return { cmd, direction, bytesPerSecond: parseRate(f[2] ?? '') };
+      } catch (e) {
+        throw usage(cmd, (e as Error).message);
+      }
     }
     default:
       throw new CommandError(`command entered is not recognized: "${cmd.slice(0, 40)}". Type HELP for the list (e.g. ${USAGE.SEARCH})`);

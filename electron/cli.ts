@@ -157,6 +157,13 @@ class TerminalPeer {
       case 'WAIT':
         await new Promise((r) => setTimeout(r, c.seconds * 1000));
         return;
+      case 'LIMIT': {
+        const s = await p.updateSettings(
+          c.direction === 'up' ? { maxUploadRate: c.bytesPerSecond } : { maxDownloadRate: c.bytesPerSecond },
+        );
+        const rate = c.direction === 'up' ? s.maxUploadRate : s.maxDownloadRate;
+        return this.print(`${c.direction === 'up' ? 'upload' : 'download'} limit: ${rate > 0 ? formatSpeed(rate) : 'none'}`);
+      }
       case 'QUIT':
         return this.quit();
       case 'FORCEQUIT':

@@ -56,6 +56,13 @@ describe('command syntax', () => {
     for (const c of ['RESET', 'QUIT', 'FORCEQUIT', 'PEERS', 'STATS', 'HELP']) expect(parseCommand(c)).toEqual({ cmd: c });
   });
 
+  it('parses LIMIT for global upload and download limits', () => {
+    expect(parseCommand('LIMIT,up,500k')).toEqual({ cmd: 'LIMIT', direction: 'up', bytesPerSecond: 500 * 1024 });
+    expect(parseCommand('limit, DOWN ,2m')).toEqual({ cmd: 'LIMIT', direction: 'down', bytesPerSecond: 2 * 1024 * 1024 });
+    expect(parseCommand('LIMIT,up,0')).toEqual({ cmd: 'LIMIT', direction: 'up', bytesPerSecond: 0 });
+    expect(parseCommand('LIMIT,down,1500')).toEqual({ cmd: 'LIMIT', direction: 'down', bytesPerSecond: 1500 });
+  });
+
   it.each([
     ['FOO', /not recognized/],
     ['SEARCH,x', /Usage: SEARCH,name,ttl/],
@@ -69,6 +76,10 @@ describe('command syntax', () => {
     ['GET,a.mp3,127.0.0.1,0', /bad port/],
     ['LISTL,extra', /Usage: LISTL/],
     ['WAIT,-1', /bad seconds/],
+    ['LIMIT,up', /Usage: LIMIT,up\|down,rate/],
+    ['LIMIT,sideways,1m', /bad direction/],
+    ['LIMIT,up,fast', /bad rate "fast"/],
+    ['LIMIT,down,-5', /bad rate/],
   ])('explains %s in one line', (line, re) => {
     let msg = '';
     try {
@@ -149,6 +160,23 @@ describe('mactella (the real bin)', () => {
     expect(await a.cli.exited).toBe(0);
     expect(a.cli.out.at(-1)).toBe('Bye');
     expect(got).toBeGreaterThan(data.length);
+  });
+
+  it('LIMIT changes the global limits at run time and they persist in the settings', async () => {
+    const a = await startCliPeer({});
+    a.cli.send('LIMIT,up,500k');
+    await a.cli.waitFor(/^upload limit: \S+/);
+    a.cli.send('LIMIT,down,2m');
+    await a.cli.waitFor(/^download limit: \S+/);
+    a.cli.send('LIMIT,up,0');
+    await a.cli.waitFor(/^upload limit: none$/);
+    a.cli.send('LIMIT,up,x');
+    await a.cli.waitFor(/^error: bad rate "x"/);
+    a.cli.proc.stdin.end();
+    expect(await a.cli.exited).toBe(0);
+    const settings = JSON.parse(fs.readFileSync(path.join(a.root, 'data', 'settings.json'), 'utf8')) as Record<string, number>;
+    expect(settings.maxUploadRate).toBe(0);
+    expect(settings.maxDownloadRate).toBe(2 * 1024 * 1024);
   });
 
   it('FORCEQUIT stops at once', async () => {

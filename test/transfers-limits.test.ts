@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { randomFile, sha256File, startPeer, tempDir, type TestPeer } from '../bench/lib/harness.js';
+import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from '../bench/lib/harness.js';
 
 const MiB = 1 << 20;
 let peers: TestPeer[] = [];
@@ -44,6 +44,31 @@ describe('bandwidth limits', () => {
     const r2 = await rateOver(bytes, 2000);
     expect(r2).toBeGreaterThan(3 * MiB * 0.9);
     expect(r2).toBeLessThan(3 * MiB * 1.1);
+  }, 20_000);
+
+  it('a per-transfer download limit set on the peer holds within 10%, and 0 lifts it', async () => {
+    const root = await tempDir();
+    dirs.push(root);
+    await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), 32 * MiB);
+    const sha256 = await sha256File(path.join(root, 'up', 'share', 'movie.mp4'));
+    const up = await startPeer(path.join(root, 'up'));
+    const down = await startPeer(path.join(root, 'down'));
+    peers.push(up, down);
+    const t = down.peer.download({ name: 'movie.mp4', sha256, sources: [{ host: '127.0.0.1', port: up.port }] });
+    expect(down.peer.setTransferLimit(t.id, MiB).id).toBe(t.id);
+    expect(() => down.peer.setTransferLimit(t.id, -1)).toThrow(/bad limit/);
+    expect(() => down.peer.setTransferLimit('nope', MiB)).toThrow(/no transfer/);
+    const bytes = () => down.peer.statsSnapshot().bytesDown;
+    await sleep(500);
+    const r = await rateOver(bytes, 3000);
+    expect(r).toBeGreaterThan(MiB * 0.9);
+    expect(r).toBeLessThan(MiB * 1.1);
+    down.peer.setTransferLimit(t.id, 0);
+    const done = await waitFor('the download', () => {
+      const x = down.peer.transfersList().find((y) => y.id === t.id);
+      return x?.state === 'done' || x?.state === 'failed' ? x : undefined;
+    });
+    expect(done.state, done.error).toBe('done');
   }, 20_000);
 
   it('a global upload limit is shared by two downloaders and holds within 10% over 5 s', async () => {

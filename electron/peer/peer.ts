@@ -349,6 +349,10 @@ export class Peer {
   cancelTransfer(id: string): TransferInfo {
     return this.transfers.cancel(id);
   }
+  /** A bandwidth limit for one transfer (bytes/s, 0 = none), on top of the global ones; applies at once. */
+  setTransferLimit(id: string, bytesPerSecond: number): TransferInfo {
+    return this.transfers.setTransferLimit(id, bytesPerSecond);
+  }
   activeTransfers(): TransferInfo[] {
     return this.transfers.active();
   }

@@ -160,6 +160,8 @@ export class TransferManager {
   setTransferLimit(id: string, bytesPerSecond: number): TransferInfo {
     const t = this.downloads.get(id) ?? this.uploads.get(id);
     if (!t) throw new Error(`no transfer with id ${id}`);
+    if (!Number.isFinite(bytesPerSecond) || bytesPerSecond < 0)
+      throw new Error(`bad limit ${bytesPerSecond}: expected bytes per second, 0 = none`);
     t.limit.setRate(bytesPerSecond);
     return { ...t.info };
   }
