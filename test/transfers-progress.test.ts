@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TransferInfo } from '../shared/types.js';
+import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from '../bench/lib/harness.js';
+
+const MiB = 1 << 20;
+let peers: TestPeer[] = [];
+let dirs: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(peers.map((p) => p.peer.quit({ force: true }).catch(() => {})));
+  await Promise.all(dirs.map((d) => fs.promises.rm(d, { recursive: true, force: true })));
+  peers = [];
+  dirs = [];
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('progress events', () => {
+  it('are throttled, sent only on change, and carry bytes, total, speed, ETA and sources', async () => {
+    const root = await tempDir();
+    dirs.push(root);
+    const size = 10 * MiB;
+    await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), size);
+    const sha256 = await sha256File(path.join(root, 'up', 'share', 'movie.mp4'));
+    // 2 MiB/s: about five seconds, with hundreds of chunks arriving per second.
+    const up = await startPeer(path.join(root, 'up'), { maxUploadRate: 2 * MiB });
+    const down = await startPeer(path.join(root, 'down'));
+    peers.push(up, down);
+    const source = { host: '127.0.0.1', port: up.port };
+    const events: { at: number; t: TransferInfo }[] = [];
+    let id = '';
+    down.peer.events.on('transfer:progress', (t) => {
+      if (t.id === id) events.push({ at: performance.now(), t });
+    });
+    const t0 = performance.now();
+    id = down.peer.download({ name: 'movie.mp4', sha256, size, sources: [source] }).id;
+
+    // Paused, nothing changes: one event for the pause, then silence.
+    await waitFor('a third of the file', () => (down.peer.transfersList().find((x) => x.id === id)?.bytes ?? 0) > size / 3);
+    down.peer.pauseTransfer(id);
+    await sleep(100);
+    const atPause = events.length;
+    await sleep(1200);
+    expect(events.length).toBe(atPause);
+    expect(events.at(-1)!.t.state).toBe('paused');
+    down.peer.resumeTransfer(id);
+
+    const done = await waitFor(
+      'the download',
+      () => {
+        const x = down.peer.transfersList().find((y) => y.id === id);
+        return x?.state === 'done' || x?.state === 'failed' ? x : undefined;
+      },
+      30_000,
+    );
+    expect(done.state, done.error).toBe('done');
+    const seconds = (performance.now() - t0) / 1000;
+
+    // Throttled: a few per second at most, in total and in any one second.
+    expect(events.length).toBeGreaterThan(5);
+    expect(events.length / seconds).toBeLessThanOrEqual(5);
+    for (let i = 0; i < events.length; i++) {
+      const inOneSecond = events.filter((e) => e.at >= events[i]!.at && e.at < events[i]!.at + 1000).length;
+      expect(inOneSecond).toBeLessThanOrEqual(6);
+    }
+    // Only on change: no two events in a row say the same thing.
+    const key = (t: TransferInfo) => `${t.state}:${t.bytes}:${t.total}:${t.queuePosition ?? ''}`;
+    for (let i = 1; i < events.length; i++) expect(key(events[i]!.t)).not.toBe(key(events[i - 1]!.t));
+
+    // What they carry.
+    const running = events.map((e) => e.t).filter((t) => t.state === 'running');
+    expect(running.length).toBeGreaterThan(3);
+    for (const t of running) {
+      expect(t.total).toBe(size);
+      expect(t.bytes).toBeGreaterThanOrEqual(0);
+      expect(t.bytes).toBeLessThanOrEqual(size);
+      expect(t.speed).toBeGreaterThanOrEqual(0);
+      expect(t.sources).toEqual([source]);
+      expect(t.eta === null || t.eta >= 0).toBe(true);
+    }
+    // Bytes only grow while running, and a settled transfer reports its speed and an ETA that adds up.
+    for (let i = 1; i < running.length; i++) expect(running[i]!.bytes).toBeGreaterThanOrEqual(running[i - 1]!.bytes);
+    const late = running.filter((t) => t.speed > 0 && t.eta !== null);
+    expect(late.length).toBeGreaterThan(0);
+    for (const t of late) {
+      expect(t.speed).toBeLessThan(4 * MiB);
+      expect(Math.abs(t.eta! - (t.total - t.bytes) / t.speed)).toBeLessThanOrEqual(1);
+    }
+  }, 40_000);
+});
