@@ -53,6 +53,19 @@ if (fs.existsSync(path.join(root, 'playwright.config.ts')) && !process.argv.incl
     totals.failed += p.stats.unexpected ?? 0;
     totals.skipped += p.stats.skipped ?? 0;
     if (pwStatus !== 0 && (p.stats.unexpected ?? 0) === 0) totals.failed += 1;
+    // Say why each skipped test was skipped (e.g. no Electron binary on this machine).
+    const reasons = new Map();
+    const walk = (suite) => {
+      for (const s of suite.suites ?? []) walk(s);
+      for (const spec of suite.specs ?? [])
+        for (const t of spec.tests ?? [])
+          if (t.status === 'skipped' || t.results?.every((r) => r.status === 'skipped')) {
+            const why = t.annotations?.find((a) => a.type === 'skip')?.description ?? 'no reason given';
+            reasons.set(why, [...(reasons.get(why) ?? []), spec.title]);
+          }
+    };
+    for (const s of p.suites ?? []) walk(s);
+    for (const [why, titles] of reasons) console.log(`skipped ${titles.length} e2e test(s): ${why}`);
   } else {
     broken = true;
     console.error('playwright produced no results');
