@@ -7,7 +7,8 @@ import type { Logger } from './logger.js';
 import { mediaTypeOf } from './media-types.js';
 import { checkRelativeName, isRealPathInside } from './safe-path.js';
 import { KeywordQuery } from './search-match.js';
-import { writeFileAtomic } from './fs-util.js';
+import { readJson, writeFileAtomic } from './fs-util.js';
+import { computePieces, pieceCount, pieceSizeFor, type PieceList } from './transfers/pieces.js';
 
 interface CacheEntry {
   size: number;
@@ -42,6 +43,8 @@ export class Library {
   private changeTimer?: NodeJS.Timeout;
   private readonly pending = new Map<string, Promise<void>>();
   readonly root: string;
+  /** Piece-hash lists by content, beside the hash cache, so an upload never waits to compute one. */
+  private readonly piecesDir: string;
 
   constructor(
     root: string,
@@ -50,6 +53,7 @@ export class Library {
     private readonly onChange: (files: LocalFile[]) => void,
   ) {
     this.root = path.resolve(root);
+    this.piecesDir = path.join(path.dirname(cacheFile), 'pieces');
   }
 
   async start(watch: boolean): Promise<void> {
@@ -132,6 +136,7 @@ export class Library {
     };
     await walk(this.root, '');
     for (const name of [...this.files.keys()]) if (!seen.has(name)) this.remove(name);
+    await this.prunePieces();
     await this.saveCache();
     this.scheduleChange();
   }
@@ -178,7 +183,10 @@ export class Library {
       sha256 = cached.sha256;
     } else {
       try {
-        sha256 = await hashFile(abs);
+        // One read gives the SHA-256 and the piece hashes a transfer will ask for.
+        const list = await computePieces(abs);
+        sha256 = list.sha256;
+        await this.savePieces(list);
       } catch (e) {
         this.log.warn(`cannot hash ${rel}: ${(e as Error).message}`);
         this.remove(rel);
@@ -191,6 +199,50 @@ export class Library {
     const entry: IndexedFile = { name: rel, size: st.size, type, sha256, mtimeMs: st.mtimeMs, absPath: abs };
     this.files.set(rel, entry);
     this.byHash.set(sha256, entry);
+  }
+
+  /**
+   * The piece-hash list of an indexed file: from the cache beside the hash
+   * cache, or computed (and cached) if an older index had none.
+   */
+  async pieces(file: IndexedFile): Promise<PieceList> {
+    const cached = await readJson<PieceList>(path.join(this.piecesDir, `${file.sha256}.json`));
+    if (
+      cached &&
+      cached.sha256 === file.sha256 &&
+      cached.size === file.size &&
+      cached.pieceSize === pieceSizeFor(file.size) &&
+      Array.isArray(cached.hashes) &&
+      cached.hashes.length === pieceCount(file.size, cached.pieceSize)
+    )
+      return cached;
+    const list = await computePieces(file.absPath);
+    if (list.sha256 !== file.sha256) throw new Error('file changed since it was indexed');
+    await this.savePieces(list);
+    return list;
+  }
+
+  private async savePieces(list: PieceList): Promise<void> {
+    try {
+      await writeFileAtomic(path.join(this.piecesDir, `${list.sha256}.json`), JSON.stringify(list));
+    } catch (e) {
+      this.log.warn(`cannot save piece hashes: ${(e as Error).message}`);
+    }
+  }
+
+  /** Drop cached piece lists of content no longer shared, so the cache stays bounded by the index. */
+  private async prunePieces(): Promise<void> {
+    let names: string[];
+    try {
+      names = await fs.promises.readdir(this.piecesDir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const m = /^([0-9a-f]{64})\.json$/.exec(n);
+      if (!m || this.byHash.has(m[1]!)) continue;
+      await fs.promises.rm(path.join(this.piecesDir, n), { force: true }).catch(() => {});
+    }
   }
 
   private remove(rel: string, notify = true): void {

@@ -57,12 +57,21 @@ export async function computePieces(absPath: string): Promise<PieceList> {
   }
 }
 
-/** Piece lists by file identity (sha256, size, mtime), bounded, with concurrent requests sharing one computation. */
-export class PieceCache {
-  private readonly entries = new Map<string, Promise<PieceList>>();
-  constructor(private readonly max = 64) {}
+type PieceFile = { absPath: string; sha256: string; size: number; mtimeMs: number };
 
-  get(file: { absPath: string; sha256: string; size: number; mtimeMs: number }): Promise<PieceList> {
+/**
+ * Piece lists by file identity (sha256, size, mtime), bounded, with concurrent
+ * requests sharing one load. `load` is where lists come from (the library's
+ * cache, normally); by default they are computed from the file.
+ */
+export class PieceCache<F extends PieceFile = PieceFile> {
+  private readonly entries = new Map<string, Promise<PieceList>>();
+  constructor(
+    private readonly load: (file: F) => Promise<PieceList> = (f) => computePieces(f.absPath),
+    private readonly max = 64,
+  ) {}
+
+  get(file: F): Promise<PieceList> {
     const key = `${file.sha256}:${file.size}:${file.mtimeMs}`;
     let p = this.entries.get(key);
     if (p) {
@@ -70,7 +79,7 @@ export class PieceCache {
       this.entries.set(key, p);
       return p;
     }
-    p = computePieces(file.absPath).then((list) => {
+    p = this.load(file).then((list) => {
       if (list.sha256 !== file.sha256) throw new Error('file changed since it was indexed');
       return list;
     });

@@ -95,7 +95,8 @@ export class TransferManager {
   readonly slots: SlotQueue;
   private readonly ticker: NodeJS.Timeout;
   private readonly lastSent = new Map<string, string>();
-  private readonly pieceCache = new PieceCache();
+  /** Piece lists for uploads, from the library's cache (computed when it is indexed). */
+  private readonly pieceCache = new PieceCache<IndexedFile>((f) => this.deps.library.pieces(f));
   /** Piece checks and whole-file hashes, on their own thread. */
   private readonly verifier = Verifier.shared;
   /** Global bandwidth limits, shared by every transfer in that direction. */

@@ -1,0 +1,57 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { computePieces } from '../electron/peer/transfers/pieces.js';
+import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from '../bench/lib/harness.js';
+
+const MiB = 1 << 20;
+let peers: TestPeer[] = [];
+let dirs: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(peers.map((p) => p.peer.quit({ force: true }).catch(() => {})));
+  await Promise.all(dirs.map((d) => fs.promises.rm(d, { recursive: true, force: true })));
+  peers = [];
+  dirs = [];
+});
+
+describe('piece lists', () => {
+  it('are computed when the library is indexed and kept beside the hash cache, so an upload never waits for them', async () => {
+    const root = await tempDir();
+    dirs.push(root);
+    const file = path.join(root, 'up', 'share', 'movie.mp4');
+    await randomFile(file, 5 * MiB + 123);
+    const sha256 = await sha256File(file);
+    const up = await startPeer(path.join(root, 'up'));
+    peers.push(up);
+    const cached = JSON.parse(await fs.promises.readFile(path.join(up.data, 'pieces', `${sha256}.json`), 'utf8')) as unknown;
+    expect(cached).toEqual(await computePieces(file));
+
+    // A download gets that list.
+    const down = await startPeer(path.join(root, 'down'));
+    peers.push(down);
+    const t = down.peer.download({ name: 'movie.mp4', sha256, sources: [{ host: '127.0.0.1', port: up.port }] });
+    const done = await waitFor('the download', () => {
+      const x = down.peer.transfersList().find((y) => y.id === t.id);
+      return x?.state === 'done' || x?.state === 'failed' ? x : undefined;
+    });
+    expect(done.state, done.error).toBe('done');
+    expect(await sha256File(done.path!)).toBe(sha256);
+  });
+
+  it('of files no longer shared are dropped at the next scan', async () => {
+    const root = await tempDir();
+    dirs.push(root);
+    const file = path.join(root, 'up', 'share', 'clip.mp4');
+    await randomFile(file, MiB);
+    const sha256 = await sha256File(file);
+    const up = await startPeer(path.join(root, 'up'));
+    peers.push(up);
+    const cached = path.join(up.data, 'pieces', `${sha256}.json`);
+    expect(fs.existsSync(cached)).toBe(true);
+    await up.peer.quit({ force: true });
+    await fs.promises.rm(file);
+    peers.push(await startPeer(path.join(root, 'up')));
+    expect(fs.existsSync(cached)).toBe(false);
+  });
+});
