@@ -58,7 +58,7 @@ const PIPELINE = 2;
 /** Socket chunks are gathered into one positional writev of about this size. */
 const WRITE_BATCH = 1 << 20;
 /** Bytes of writes in flight per source before it stops reading (back-pressure from the disk). */
-const WRITE_WINDOW = 8 << 20;
+const WRITE_WINDOW = 4 << 20;
 /** A source that sent nothing for this long has its pieces fetched by others as well (endgame). */
 const STALL_MS = 2000;
 
