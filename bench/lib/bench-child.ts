@@ -9,7 +9,7 @@ import type { PeerAddress } from '../../shared/types.js';
 import { sha256File, startPeer, waitFor } from './harness.js';
 
 interface Job {
-  mode: 'v2' | 'v1' | 'raw' | 'seed128';
+  mode: 'v2' | 'v1' | 'raw' | 'rawsync' | 'seed128';
   sources: PeerAddress[];
   name: string;
   sha256: string;
@@ -30,6 +30,12 @@ async function raw(): Promise<void> {
     ws.on('finish', resolve);
     socket.on('error', reject);
   });
+  // Reference only: the same pipe made durable, as a verified v2 download is (fsync before it counts).
+  if (job.mode === 'rawsync') {
+    const fh = await fs.promises.open(out, 'r+');
+    await fh.sync();
+    await fh.close();
+  }
 }
 
 /** The seed's client: read the size, then recv(128) in a loop, writing each piece as it comes. */
@@ -101,13 +107,13 @@ async function peerGet(): Promise<boolean> {
 let t0 = performance.now();
 let ms = 0;
 let ok = true;
-if (job.mode === 'raw') await raw();
+if (job.mode === 'raw' || job.mode === 'rawsync') await raw();
 else if (job.mode === 'seed128') await seed128();
 else ok = await peerGet();
 if (!ms) ms = performance.now() - t0;
 clearInterval(sampler);
 if (job.mode !== 'v2' && job.mode !== 'v1')
-  ok = (await sha256File(path.join(job.dir, job.mode === 'raw' ? 'raw.bin' : 'seed.bin'))) === job.sha256;
+  ok = (await sha256File(path.join(job.dir, job.mode === 'raw' || job.mode === 'rawsync' ? 'raw.bin' : 'seed.bin'))) === job.sha256;
 const maxRss = process.resourceUsage().maxRSS * 1024;
 process.stdout.write(JSON.stringify({ ms, rssPeakMB: Math.max(peak, maxRss) / 2 ** 20, ok }) + '\n');
 process.exit(0);
