@@ -224,6 +224,12 @@ describe('hostile names never leave the shared and download folders', () => {
     } finally {
       evil.close();
     }
+    // The evil source really served its bytes (the download path was exercised), and they landed inside.
+    expect(served.length).toBeGreaterThan(0);
+    const landed = (fs.readdirSync(a.downloads, { recursive: true, withFileTypes: false }) as string[]).filter(
+      (f) => fs.statSync(path.join(a.downloads, f)).isFile() && fs.readFileSync(path.join(a.downloads, f), 'latin1') === 'PAYLOAD!',
+    );
+    expect(landed.length).toBeGreaterThan(0);
     // Whatever was written is inside the download folder.
     for (const f of fs.readdirSync(a.downloads, { recursive: true, withFileTypes: false }) as string[]) {
       expect(path.resolve(a.downloads, f).startsWith(a.downloads + path.sep)).toBe(true);
