@@ -3,17 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { RENDERER_CSP_HEADER } from './csp.js';
 import { mediaResponse } from './media-response.js';
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-  '.woff2': 'font/woff2',
-};
+import { staticContentType } from './static-types.js';
 
 const notFound = () => new Response('not found', { status: 404, headers: { 'Content-Type': 'text/plain' } });
 
@@ -36,7 +26,7 @@ export function appProtocolHandler(rendererDir: string): (req: Request) => Promi
     if (rel === '/' || rel === '') rel = '/index.html';
     if (rel.includes('\0') || rel.split('/').some((s) => s === '..' || s.startsWith('.'))) return notFound();
     const file = path.join(root, ...rel.split('/').filter(Boolean));
-    const type = TYPES[path.extname(file).toLowerCase()];
+    const type = staticContentType(file);
     if (!type) return notFound();
     try {
       const real = await fs.promises.realpath(file);

@@ -1,19 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Bitfield } from '../electron/peer/transfers/pieces.js';
 import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from '../bench/lib/harness.js';
+import { cleanupAfterEach } from './helpers/cleanup.js';
 
 const MiB = 1 << 20;
-let peers: TestPeer[] = [];
-let dirs: string[] = [];
-
-afterEach(async () => {
-  await Promise.all(peers.map((p) => p.peer.quit({ force: true }).catch(() => {})));
-  await Promise.all(dirs.map((d) => fs.promises.rm(d, { recursive: true, force: true })));
-  peers = [];
-  dirs = [];
-});
+const { peers, dirs } = cleanupAfterEach<TestPeer>();
 
 describe('disk full', () => {
   // No tmpfs mount here: the ENOSPC is injected into FileHandle.write and writev, the calls that write pieces into the .part.

@@ -1,18 +1,10 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from '../bench/lib/harness.js';
+import { cleanupAfterEach } from './helpers/cleanup.js';
 
 const MiB = 1 << 20;
-let peers: TestPeer[] = [];
-let dirs: string[] = [];
-
-afterEach(async () => {
-  await Promise.all(peers.map((p) => p.peer.quit({ force: true }).catch(() => {})));
-  await Promise.all(dirs.map((d) => fs.promises.rm(d, { recursive: true, force: true })));
-  peers = [];
-  dirs = [];
-});
+const { peers, dirs } = cleanupAfterEach<TestPeer>();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,17 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-  '.woff2': 'font/woff2',
-  '.txt': 'text/plain; charset=utf-8',
-};
+import { staticContentType } from '../static-types.js';
 
 export interface StaticFile {
   body: Buffer;
@@ -37,7 +26,7 @@ export async function loadStaticFiles(root: string): Promise<Map<string, StaticF
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) await walk(full, `${prefix}${entry.name}/`);
       else if (entry.isFile()) {
-        const type = TYPES[path.extname(entry.name).toLowerCase()];
+        const type = staticContentType(entry.name);
         if (!type) continue;
         const body = await fs.promises.readFile(full);
         total += body.length;
