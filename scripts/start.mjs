@@ -28,8 +28,9 @@ function run(cmd, args) {
 let bin = electronBinary();
 if (!bin && process.env.ELECTRON_SKIP_BINARY_DOWNLOAD !== '1') {
   console.log('Electron binary not installed yet: trying to download it...');
-  run(process.execPath, [path.join(root, 'node_modules', 'electron', 'install.js')]);
+  const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'electron', 'install.js')], { cwd: root, encoding: 'utf8' });
   bin = electronBinary();
+  if (!bin) console.log(`Electron download failed: ${(r.stderr || r.stdout || '').trim().split('\n')[0] || `exit ${r.status}`}`);
 }
 
 if (bin) {
