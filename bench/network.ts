@@ -13,9 +13,8 @@
  * same graph: running it live at TTL 7 would storm the machine.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_LISTENER_LIMITS } from '../electron/peer/listener.js';
 import { DEFAULT_LIMITS } from '../electron/peer/v2/connection.js';
-import { cleanupTemp, mb, pool, startNetPeer, waitFor, type NetPeer } from './lib/network-peers.js';
+import { cleanupTemp, mb, pool, startNetPeer, waitFor, type NetPeer, LOOPBACK_LOAD_LISTENER_LIMITS } from './lib/network-peers.js';
 
 const { values } = parseArgs({
   options: { peers: { type: 'string' }, queries: { type: 'string' }, seed: { type: 'string' }, 'max-seconds': { type: 'string' } },
@@ -123,13 +122,7 @@ async function main(): Promise<void> {
         dialIntervalMs: 200,
         maxInboundNeighbours: 32,
         maxInboundNeighboursPerIp: 32,
-        listener: {
-          ...DEFAULT_LISTENER_LIMITS,
-          connectsPerSecondPerIp: 1e5,
-          connectBurstPerIp: 1e5,
-          maxConnectionsPerIp: 4096,
-          maxConnections: 4096,
-        },
+        listener: LOOPBACK_LOAD_LISTENER_LIMITS,
         connection: { ...DEFAULT_LIMITS, keepaliveMs: 30_000, idleTimeoutMs: 120_000 },
       },
     });

@@ -16,11 +16,10 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { DEFAULT_LISTENER_LIMITS } from '../electron/peer/listener.js';
 import { DEFAULT_LIMITS } from '../electron/peer/v2/connection.js';
 import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
 import { MAGIC, PROTOCOL_VERSION } from '../electron/peer/v2/messages.js';
-import { cleanupTemp, mb, newId, RawNeighbour, startNetPeer, waitFor } from './lib/network-peers.js';
+import { cleanupTemp, mb, newId, RawNeighbour, startNetPeer, waitFor, LOOPBACK_LOAD_LISTENER_LIMITS } from './lib/network-peers.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string' }, downloaders: { type: 'string' }, qps: { type: 'string' } } });
 const SECONDS = Number(values.seconds ?? 60);
@@ -120,13 +119,7 @@ async function main(): Promise<void> {
     files,
     options: { uploadSlots: 32 },
     tuning: {
-      listener: {
-        ...DEFAULT_LISTENER_LIMITS,
-        connectsPerSecondPerIp: 1e5,
-        connectBurstPerIp: 1e5,
-        maxConnectionsPerIp: 4096,
-        maxConnections: 4096,
-      },
+      listener: LOOPBACK_LOAD_LISTENER_LIMITS,
       connection: { ...DEFAULT_LIMITS, maxMessagesPerSecond: 2000, messageBurst: 4000 },
     },
   });

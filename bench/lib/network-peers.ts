@@ -15,6 +15,7 @@ import { Peer, type PeerTuning } from '../../electron/peer/peer.js';
 import { connectTcp, readHandshake, sendHello, type Hello } from '../../electron/peer/v2/connection.js';
 import { encodeFrame, FrameDecoder } from '../../electron/peer/v2/frame.js';
 import { PROTOCOL_VERSION, type V2Message } from '../../electron/peer/v2/messages.js';
+import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from '../../electron/peer/listener.js';
 
 const roots: string[] = [];
 
@@ -179,3 +180,15 @@ export async function pool<T>(items: T[], limit: number, fn: (item: T, i: number
 export function mb(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
+
+/**
+ * Listener limits for load runs on one loopback address: every simulated peer
+ * shares 127.0.0.1, so the per-IP caps and bans that guard a real peer are lifted.
+ */
+export const LOOPBACK_LOAD_LISTENER_LIMITS: ListenerLimits = {
+  ...DEFAULT_LISTENER_LIMITS,
+  connectsPerSecondPerIp: 1e5,
+  connectBurstPerIp: 1e5,
+  maxConnectionsPerIp: 4096,
+  maxConnections: 4096,
+};
