@@ -7,8 +7,9 @@ import type { Logger } from '../logger.js';
 import { encodeFrame, type FrameDecoder } from '../v2/frame.js';
 import { pieceLength, type Bitfield } from './pieces.js';
 import { sleep } from './rate-limiter.js';
+import type { ContentVerifier } from './content-verifier.js';
+import { SerialWriter } from './serial-writer.js';
 import type { SocketReader } from './socket-reader.js';
-import type { VerifyJob } from './verifier.js';
 
 /** An open, handshaken v2 transfer connection. */
 export interface SourceConn {
@@ -38,10 +39,12 @@ export interface SwarmParams {
   /** Milliseconds to wait after receiving `n` bytes (bandwidth limits). */
   throttle: (n: number) => number;
   onBytes: (n: number) => void;
-  /** Reads written pieces back and checks them, off this thread; keeps the whole-file hash. */
-  verifier: Pick<VerifyJob, 'verify' | 'have'>;
-  /** A piece was verified and written. */
-  onPiece: (index: number) => void;
+  /** The whole-file hash, which in-order pieces are folded into as they arrive. */
+  content: Pick<ContentVerifier, 'fold' | 'catchUp'>;
+  /** A piece was accepted and written; `source` sent it. */
+  onPiece: (index: number, source: PeerAddress) => void;
+  /** A source sent a piece that failed its hash: it is out of this download. */
+  onBadSource: (source: PeerAddress) => void;
   onQueued: (position: number | undefined) => void;
   log: Logger;
   name: string;
@@ -55,10 +58,13 @@ const RUN_BYTES = 16 << 20;
 const FIRST_RUN_BYTES = 4 << 20;
 /** Requests kept outstanding per source, so the next range follows the current one without a round trip. */
 const PIPELINE = 2;
-/** Socket chunks are gathered into one positional writev of about this size. */
-const WRITE_BATCH = 1 << 20;
-/** Bytes of writes in flight per source before it stops reading (back-pressure from the disk). */
-const WRITE_WINDOW = 4 << 20;
+/**
+ * Bytes waiting to be written before a source stops reading (back-pressure
+ * from the disk), and how far they must drain before it reads again. Small on
+ * purpose: see SerialWriter.
+ */
+const WRITE_WINDOW = 512 << 10;
+const WRITE_LOW = 128 << 10;
 /**
  * Flush the `.part` in the background every this many bytes written, so the
  * fsync before the rename has only the tail left (on a 1 GiB GET it fell from
@@ -76,9 +82,11 @@ interface Run {
   endgame: boolean;
 }
 
-function diskError(e: NodeJS.ErrnoException): DiskError {
+function diskError(e: NodeJS.ErrnoException | Error): DiskError {
   return new DiskError(
-    e.code === 'ENOSPC' ? 'disk full: partial data kept, resume when there is space' : `cannot write the .part file: ${e.message}`,
+    (e as NodeJS.ErrnoException).code === 'ENOSPC'
+      ? 'disk full: partial data kept, resume when there is space'
+      : `cannot write the .part file: ${e.message}`,
   );
 }
 
@@ -86,9 +94,10 @@ function diskError(e: NodeJS.ErrnoException): DiskError {
  * Fetch every missing piece, from all sources at once. Each source gets its
  * own connection and claims runs of contiguous missing pieces, with the next
  * run requested before the current one ends. Data goes straight from the
- * socket to its place in the `.part` (positional writes, no copy) while each
- * piece is hashed on the way; a piece counts as done only once its hash
- * matched and its writes finished. A source that sends a bad piece is dropped
+ * socket to its place in the `.part` (positional writes, no copy) and is
+ * hashed on the way, once: a piece from the only source, next in file order,
+ * into the whole-file hash (see ContentVerifier); any other against its own
+ * piece hash. A piece counts as done once accepted and written. A source that sends a bad piece is dropped
  * and named in the log, and the piece goes back to the pool (its bytes in the
  * file are simply rewritten). When no piece is left to claim, idle sources
  * also fetch pieces others are still on (endgame); the first verified copy
@@ -97,15 +106,13 @@ function diskError(e: NodeJS.ErrnoException): DiskError {
 export async function runSwarm(p: SwarmParams): Promise<void> {
   const count = p.hashes.length;
   /** Which worker writes a piece straight into the file (0 = none). Only one ever does at a time. */
-  const writer = new Uint32Array(count);
+  const owner = new Uint32Array(count);
   /** A piece someone fetches as an endgame duplicate. */
   const dup = new Uint8Array(count);
   /** A verified copy of the piece exists: nobody else writes it from now on. */
   const verified = new Uint8Array(count);
-  /** Received and written, waiting for the verifier's answer: not free to claim meanwhile. */
-  const checking = new Uint8Array(count);
-  /** All writes issued for a piece, so a later winner can wait for them before writing its copy. */
-  const pieceWrites = new Map<number, Promise<unknown>>();
+  /** Every write into the `.part`, in order: a later copy of a piece always lands after an earlier one. */
+  const writer = new SerialWriter(p.fh, WRITE_LOW);
   let unsynced = 0;
   let syncing: Promise<void> | undefined;
   const wrote = (n: number) => {
@@ -142,7 +149,7 @@ export async function runSwarm(p: SwarmParams): Promise<void> {
     fatal ??= e;
     stopAll();
   };
-  const free = (i: number) => writer[i] === 0 && !verified[i] && !checking[i] && !p.have.has(i);
+  const free = (i: number) => owner[i] === 0 && !verified[i] && !p.have.has(i);
   let firstFree = 0;
   const freeCount = () => {
     while (firstFree < count && !free(firstFree)) firstFree++;
@@ -162,7 +169,7 @@ export async function runSwarm(p: SwarmParams): Promise<void> {
     const share = Math.ceil(left / Math.max(1, workers.size * PIPELINE));
     const maxRun = Math.max(1, Math.min(Math.floor(want / p.pieceSize), share));
     let b = a;
-    while (b < count && b - a < maxRun && free(b)) writer[b++] = me;
+    while (b < count && b - a < maxRun && free(b)) owner[b++] = me;
     return { a, b, endgame: false };
   };
 
@@ -174,13 +181,13 @@ export async function runSwarm(p: SwarmParams): Promise<void> {
   const claimEndgame = (me: number): Run | undefined => {
     const now = performance.now();
     for (let i = count - 1; i >= 0; i--) {
-      const o = writer[i]!;
-      if (p.have.has(i) || verified[i] || checking[i] || dup[i] || o === me || o === 0) continue;
-      const owner = progress.get(o);
+      const o = owner[i]!;
+      if (p.have.has(i) || verified[i] || dup[i] || o === me || o === 0) continue;
+      const holder = progress.get(o);
       let ahead = 0;
-      if (owner && now - owner.lastData < STALL_MS)
-        for (let j = owner.at; j < i && ahead < 2; j++) if (writer[j] === o && !verified[j] && !p.have.has(j)) ahead++;
-      if (owner && ahead < 2 && now - owner.lastData < STALL_MS) continue;
+      if (holder && now - holder.lastData < STALL_MS)
+        for (let j = holder.at; j < i && ahead < 2; j++) if (owner[j] === o && !verified[j] && !p.have.has(j)) ahead++;
+      if (holder && ahead < 2 && now - holder.lastData < STALL_MS) continue;
       dup[i] = 1;
       return { a: i, b: i + 1, endgame: true };
     }
@@ -189,7 +196,7 @@ export async function runSwarm(p: SwarmParams): Promise<void> {
 
   const release = (me: number, run: Run) => {
     for (let i = run.a; i < run.b; i++) {
-      if (writer[i] === me) writer[i] = 0;
+      if (owner[i] === me) owner[i] = 0;
       if (run.endgame) dup[i] = 0;
     }
     if (run.a < firstFree) firstFree = run.a;
@@ -211,33 +218,23 @@ export async function runSwarm(p: SwarmParams): Promise<void> {
     const prog = { at: 0, lastData: performance.now() };
     progress.set(me, prog);
     const inflight: Run[] = [];
-    /** Writes in flight from this source, and their bytes. */
-    const writes = new Set<Promise<void>>();
-    let writeBytes = 0;
-    /** Pieces are marked done in order, each after its writes and its check. */
-    let marks: Promise<unknown> = Promise.resolve();
-    /** The verifier found a bad piece from this source. */
-    let badData: BadDataError | undefined;
+    /** Pieces this source delivered, marked done once their writes land. */
+    let landing: Promise<unknown> = Promise.resolve();
     const done = (i: number) => {
-      pieceWrites.delete(i);
       p.have.set(i);
-      p.onPiece(i);
+      p.onPiece(i, source);
+      p.content.catchUp();
       changed();
     };
-
-    const write = (i: number, chunks: Buffer[], n: number, at: number) => {
-      const w = p.fh.writev(chunks, at).then(
-        () => wrote(n),
+    /** Accepted: nobody else writes it from now on; done once every write queued so far has landed. */
+    const accept = (i: number) => {
+      verified[i] = 1;
+      landing = Promise.all([landing, writer.barrier()]).then(
+        () => {
+          if (!fatal) done(i);
+        },
         (e: NodeJS.ErrnoException) => fail(diskError(e)),
       );
-      pieceWrites.set(i, Promise.all([pieceWrites.get(i), w]));
-      writes.add(w);
-      writeBytes += n;
-      void w.then(() => {
-        writes.delete(w);
-        writeBytes -= n;
-      });
-      return w;
     };
 
     const receive = async (run: Run) => {
@@ -269,85 +266,57 @@ export async function runSwarm(p: SwarmParams): Promise<void> {
         // source may be writing it (endgame); read and dropped if it is already done.
         let mode: 'direct' | 'buffer' | 'drop' = 'drop';
         if (!p.have.has(i) && !verified[i]) {
-          if (writer[i] === 0 && !run.endgame) writer[i] = me;
-          mode = writer[i] === me ? 'direct' : 'buffer';
+          if (owner[i] === 0 && !run.endgame) owner[i] = me;
+          mode = owner[i] === me ? 'direct' : 'buffer';
         }
-        // A buffered copy is hashed here as it comes; a direct one is read back and checked by the verifier.
-        const hash = mode === 'buffer' ? crypto.createHash('sha256') : undefined;
+        // The only source, sending the piece the whole-file hash has reached: one hash pass, checked by
+        // the whole-file SHA-256 at the end (and piece by piece only if that fails). Any other piece is
+        // checked against its own hash as it arrives, so a lying source is caught at once.
+        const fold = mode === 'direct' && conns.size === 1 ? p.content.fold(i) : undefined;
+        const hash = mode !== 'drop' && !fold ? crypto.createHash('sha256') : undefined;
         const chunks: Buffer[] = [];
-        let batch: Buffer[] = [];
-        let batchBytes = 0;
-        let batchAt = i * p.pieceSize;
-        const flush = () => {
-          if (batchBytes === 0) return;
-          if (!verified[i]) write(i, batch, batchBytes, batchAt);
-          batchAt += batchBytes;
-          batch = [];
-          batchBytes = 0;
-        };
+        let at = i * p.pieceSize;
         let got = 0;
-        while (got < len) {
-          if (p.signal.aborted || fatal || finished) throw new SourceError('stopped');
-          if (badData) throw badData;
-          const chunk = await c!.reader.read(len - got, timeout).catch((e: Error) => {
-            throw new SourceError(e.message);
-          });
-          if (!chunk) throw new SourceError(`source went away in piece ${i}`);
-          got += chunk.length;
-          prog.lastData = performance.now();
-          p.onBytes(chunk.length);
-          if (mode === 'direct') {
-            batch.push(chunk);
-            batchBytes += chunk.length;
-            if (batchBytes >= WRITE_BATCH) flush();
-            while (writeBytes > WRITE_WINDOW && writes.size) await Promise.race(writes);
-          } else if (hash) {
-            hash.update(chunk);
-            chunks.push(chunk);
+        try {
+          while (got < len) {
+            if (p.signal.aborted || fatal || finished) throw new SourceError('stopped');
+            if (writer.error) throw diskError(writer.error);
+            const chunk = await c!.reader.read(len - got, timeout).catch((e: Error) => {
+              throw new SourceError(e.message);
+            });
+            if (!chunk) throw new SourceError(`source went away in piece ${i}`);
+            got += chunk.length;
+            prog.lastData = performance.now();
+            p.onBytes(chunk.length);
+            if (fold) fold.update(chunk);
+            else hash?.update(chunk);
+            if (mode === 'direct') {
+              // Once another copy won, this one is only read to the end of the piece.
+              if (!verified[i]) {
+                writer.write(chunk, at);
+                wrote(chunk.length);
+              }
+              at += chunk.length;
+              if (writer.pending > WRITE_WINDOW) await writer.drained();
+            } else if (mode === 'buffer') chunks.push(chunk);
+            const wait = p.throttle(chunk.length);
+            if (wait > 0) await sleep(wait);
           }
-          const wait = p.throttle(chunk.length);
-          if (wait > 0) await sleep(wait);
+        } catch (e) {
+          fold?.abort();
+          throw e;
         }
         if (mode === 'drop') continue;
-        if (mode === 'direct') {
-          flush();
-          const piece = i;
-          checking[piece] = 1;
-          const checked = Promise.resolve(pieceWrites.get(piece)).then(() => (fatal || verified[piece] ? false : p.verifier.verify(piece)));
-          marks = Promise.all([marks, checked]).then(
-            ([, ok]) => {
-              checking[piece] = 0;
-              if (fatal || verified[piece] || p.have.has(piece)) return; // failed, or another copy won
-              if (!ok) {
-                if (piece < firstFree) firstFree = piece;
-                badData ??= new BadDataError(`piece ${piece} failed verification (bad data)`);
-                changed();
-                return;
-              }
-              verified[piece] = 1;
-              done(piece);
-            },
-            (e: Error) => {
-              checking[piece] = 0;
-              fail(new DiskError(`cannot read back the .part file: ${e.message}`));
-            },
-          );
+        if (verified[i] || p.have.has(i)) {
+          fold?.abort(); // another copy won already; no need to check or blame this one
           continue;
         }
-        if (hash!.digest('hex') !== p.hashes[i]) {
-          if (verified[i] || p.have.has(i)) continue; // another copy won already; no need to blame this one
-          throw new BadDataError(`piece ${i} failed verification (bad data)`);
-        }
-        if (verified[i] || p.have.has(i)) continue;
-        verified[i] = 1;
-        // The buffered copy is written once every write anyone issued for the piece has landed.
-        const piece = i;
-        const landed = Promise.resolve(pieceWrites.get(piece)).then(() => write(piece, chunks, len, piece * p.pieceSize));
-        marks = Promise.all([marks, landed]).then(() => {
-          if (fatal) return;
-          p.verifier.have(piece);
-          done(piece);
-        });
+        if (fold) fold.commit();
+        else if (hash!.digest('hex') !== p.hashes[i]) throw new BadDataError(`piece ${i} failed verification (bad data)`);
+        // A buffered copy goes in after whatever the source that held the piece had queued for it.
+        if (mode === 'buffer')
+          for (let k = 0, pos = i * p.pieceSize; k < chunks.length; pos += chunks[k]!.length, k++) writer.write(chunks[k]!, pos);
+        accept(i);
       }
     };
 
@@ -361,7 +330,6 @@ export async function runSwarm(p: SwarmParams): Promise<void> {
       if (p.signal.aborted) return;
       for (;;) {
         if (p.signal.aborted || fatal || finished) return;
-        if (badData) throw badData;
         while (inflight.length < PIPELINE) {
           // Endgame only for a source with nothing else to do, so duplicates stay few.
           const run = claim(me, speed) ?? (inflight.length === 0 ? claimEndgame(me) : undefined);
@@ -387,22 +355,18 @@ export async function runSwarm(p: SwarmParams): Promise<void> {
       if (p.signal.aborted || finished || fatal) return;
       const msg = (e as Error).message;
       errors.push(`${who}: ${msg}`);
-      if (e instanceof BadDataError) p.log.warn(`download ${p.name}: dropping source ${who}: ${msg}`);
-      else p.log.warn(`download ${p.name}: source ${who} left: ${msg}`);
+      if (e instanceof BadDataError) {
+        p.log.warn(`download ${p.name}: dropping source ${who}: ${msg}`);
+        p.onBadSource(source);
+      } else p.log.warn(`download ${p.name}: source ${who} left: ${msg}`);
     } finally {
       progress.delete(me);
       if (c) {
         conns.delete(c);
         c.socket.destroy();
       }
-      // Claims go back to the pool only once this source's writes have landed and been checked.
-      await Promise.all(writes);
-      await marks;
-      if (badData && !errors.some((x) => x.startsWith(`${who}: `)) && !p.signal.aborted && !finished && !fatal) {
-        // Found bad after the source had nothing left to send.
-        errors.push(`${who}: ${badData.message}`);
-        p.log.warn(`download ${p.name}: dropping source ${who}: ${badData.message}`);
-      }
+      // Claims go back to the pool only once this source's accepted pieces have landed.
+      await landing;
       for (const r of inflight) release(me, r);
       changed();
     }
@@ -440,6 +404,7 @@ export async function runSwarm(p: SwarmParams): Promise<void> {
     finished = true;
     stopAll();
     await Promise.allSettled([...workers]);
+    await writer.barrier().catch((e: NodeJS.ErrnoException) => fail(diskError(e)));
     if (fatal) throw fatal;
   } finally {
     finished = true;
@@ -447,6 +412,8 @@ export async function runSwarm(p: SwarmParams): Promise<void> {
     p.signal.removeEventListener('abort', stopAll);
     for (const c of conns) c.socket.destroy();
     await Promise.allSettled([...workers]);
+    // Nothing may still be writing into the `.part` once this returns.
+    await writer.barrier().catch(() => {});
     await syncing;
     changed();
   }

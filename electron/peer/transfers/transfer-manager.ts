@@ -18,8 +18,8 @@ import { etaSeconds, SpeedMeter } from './progress.js';
 import { sleep, takeAll, TokenBucket } from './rate-limiter.js';
 import { SlotQueue } from './slots.js';
 import { SocketReader } from './socket-reader.js';
+import { ContentVerifier } from './content-verifier.js';
 import { DiskError, runSwarm, type SourceConn } from './swarm.js';
-import { Verifier } from './verifier.js';
 
 export interface DownloadRequest {
   name: string;
@@ -63,13 +63,22 @@ interface Download {
   savedAt?: number;
   /** The whole-file hash kept on the way in, so the end reads back only what it has not seen. */
   whole?: WholeHash;
+  /** Which source sent each piece this run (by address), to name the one that sent a bad piece. */
+  pieceFrom: Map<number, string>;
+  /** Sources that sent bad data: out of this download. */
+  dropped: Set<string>;
 }
 
 interface WholeHash {
-  /** The SHA-256 of the whole `.part`; closes the hash. */
+  /** The SHA-256 of the whole `.part`. */
   digest(): Promise<string>;
-  close(): void;
+  /** With a piece list: every piece checked on its own, the bad ones' indexes. */
+  badPieces?(): Promise<number[]>;
+  close(): void | Promise<void>;
 }
+
+/** Rounds of refetching pieces found bad after the whole-file check, before a download gives up. */
+const MAX_REPAIR_ROUNDS = 3;
 
 interface Upload {
   info: TransferInfo;
@@ -97,8 +106,6 @@ export class TransferManager {
   private readonly lastSent = new Map<string, string>();
   /** Piece lists for uploads, from the library's cache (computed when it is indexed). */
   private readonly pieceCache = new PieceCache<IndexedFile>((f) => this.deps.library.pieces(f));
-  /** Piece checks and whole-file hashes, on their own thread. */
-  private readonly verifier = Verifier.shared;
   /** Global bandwidth limits, shared by every transfer in that direction. */
   readonly upLimit: TokenBucket;
   readonly downLimit: TokenBucket;
@@ -145,6 +152,8 @@ export class TransferManager {
         },
         meter: new SpeedMeter(),
         limit: new TokenBucket(),
+        pieceFrom: new Map(),
+        dropped: new Set(),
       };
       this.attachState(d, partPath, state);
       this.downloads.set(id, d);
@@ -198,6 +207,8 @@ export class TransferManager {
       },
       meter: new SpeedMeter(),
       limit: new TokenBucket(),
+      pieceFrom: new Map(),
+      dropped: new Set(),
     };
     this.downloads.set(id, d);
     this.start(d);
@@ -319,9 +330,12 @@ export class TransferManager {
     }
     if (d.pieces) {
       try {
-        await this.swarm(d, signal, pre);
-        await this.finish(d);
-        return;
+        for (let round = 0; ; round++) {
+          await this.swarm(d, signal, pre);
+          pre = undefined;
+          // Pieces found bad after the whole-file check are fetched again, from the sources left.
+          if (await this.finish(d, round < MAX_REPAIR_ROUNDS)) return;
+        }
       } catch (e) {
         if (signal.aborted || e instanceof DiskError) throw e;
         errors.push((e as Error).message);
@@ -504,9 +518,11 @@ export class TransferManager {
   private async swarm(d: Download, signal: AbortSignal, pre?: SourceConn): Promise<void> {
     const pieces = d.pieces!;
     const fh = await fs.promises.open(d.partPath!, 'r+');
-    d.whole?.close();
-    const job = this.verifier.open(d.partPath!, d.info.total, pieces.pieceSize, pieces.hashes, pieces.have);
-    d.whole = job;
+    await d.whole?.close();
+    const content = new ContentVerifier(d.partPath!, d.info.total, pieces.pieceSize, pieces.hashes, pieces.have);
+    d.whole = content;
+    // Whatever an earlier run left done is read back into the whole-file hash while the rest arrives.
+    content.catchUp();
     let ok = false;
     try {
       d.info.bytes = this.doneBytes(d);
@@ -517,17 +533,19 @@ export class TransferManager {
         hashes: pieces.hashes,
         have: pieces.have,
         fh,
-        sources: () => d.info.sources.filter((s) => this.deps.protocolOf(s) !== 'v1'),
+        sources: () => d.info.sources.filter((s) => this.deps.protocolOf(s) !== 'v1' && !d.dropped.has(formatAddress(s))),
         open: (s) => this.openSource(s, signal),
         throttle: (n) => takeAll([this.downLimit, d.limit], n),
         onBytes: (n) => {
           this.deps.stats.bytesDown += n;
         },
-        verifier: job,
-        onPiece: (i) => {
+        content,
+        onPiece: (i, source) => {
+          d.pieceFrom.set(i, formatAddress(source));
           d.info.bytes += pieceLength(i, d.info.total, pieces.pieceSize);
           this.saveStateSoon(d);
         },
+        onBadSource: (source) => d.dropped.add(formatAddress(source)),
         onQueued: (position) => {
           d.info.queuePosition = position;
           d.info.state = position === undefined ? 'running' : 'queued';
@@ -541,7 +559,7 @@ export class TransferManager {
       ok = true;
     } finally {
       if (!ok) {
-        job.close();
+        await content.close();
         d.whole = undefined;
       }
       await fh.close();
@@ -631,20 +649,33 @@ export class TransferManager {
     }
   }
 
-  private async finish(d: Download): Promise<void> {
+  /**
+   * Check the whole file, then move it into place. When it does not match but
+   * a piece list says which pieces are bad, those are marked missing and their
+   * senders dropped: with `repair` this returns false so they are fetched again.
+   */
+  private async finish(d: Download, repair = false): Promise<boolean> {
     const size = await fileSize(d.partPath!);
     if (size !== d.info.total) throw new TransferError(`incomplete: ${size} of ${d.info.total} bytes`);
     // Whole-file check, kept on the way in (only what it has not seen is read back), while the data goes to disk.
     const whole = d.whole;
     d.whole = undefined;
     let digest: string;
+    let bad: number[] = [];
     try {
       [digest] = await Promise.all([
         whole ? whole.digest() : hashPrefix(d.partPath!, size).then((h) => h.digest('hex')),
         syncFile(d.partPath!),
       ]);
+      if (d.info.sha256 && digest !== d.info.sha256 && d.pieces && whole?.badPieces) bad = await whole.badPieces();
     } finally {
-      whole?.close();
+      await whole?.close();
+    }
+    if (d.info.sha256 && digest !== d.info.sha256 && bad.length > 0) {
+      this.dropBadPieces(d, bad);
+      await this.saveState(d);
+      if (repair) return false;
+      throw new TransferError(`${bad.length} pieces failed verification and no source was left to fetch them again`);
     }
     if (d.info.sha256 && digest !== d.info.sha256) {
       // Every piece matched its hash but the whole did not: the piece list itself was wrong. Start over.
@@ -668,6 +699,25 @@ export class TransferManager {
     d.info.eta = 0;
     this.deps.log.info(`downloaded ${d.info.name} (${size} bytes, sha256 ${digest.slice(0, 12)}…) to ${finalPath}`);
     this.emitNow(d.info, 'transfer:done');
+    return true;
+  }
+
+  /** Bad pieces become missing again; whoever sent them this run is named and dropped from the download. */
+  private dropBadPieces(d: Download, bad: number[]): void {
+    const bySource = new Map<string, number[]>();
+    for (const i of bad) {
+      d.pieces!.have.set(i, false);
+      const from = d.pieceFrom.get(i) ?? 'an earlier run';
+      bySource.set(from, [...(bySource.get(from) ?? []), i]);
+    }
+    for (const [who, pieces] of bySource) {
+      const what = `${pieces.length === 1 ? 'piece' : 'pieces'} ${pieces.join(', ')} failed verification (bad data)`;
+      if (d.pieceFrom.has(pieces[0]!)) {
+        d.dropped.add(who);
+        this.deps.log.warn(`download ${d.info.name}: dropping source ${who}: ${what}`);
+      } else this.deps.log.warn(`download ${d.info.name}: ${what}, received by an earlier run; fetching them again`);
+    }
+    d.info.bytes = this.doneBytes(d);
   }
 
   // ---- uploads ----
