@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { computePieces } from '../electron/peer/transfers/pieces.js';
+import { Bitfield, computePieces } from '../electron/peer/transfers/pieces.js';
 import { SocketReader } from '../electron/peer/transfers/socket-reader.js';
 import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
 import { MAGIC } from '../electron/peer/v2/messages.js';
@@ -95,5 +95,50 @@ describe('piece-level integrity', () => {
     );
     expect(await sha256File(done.path!)).toBe(sha256);
     expect(Buffer.compare(await fs.promises.readFile(done.path!), await fs.promises.readFile(original))).toBe(0);
+  });
+
+  it('finds a bad piece from a lone source by the whole-file check, names the source, and refetches only that piece', async () => {
+    const root = await tempDir();
+    dirs.push(root);
+    const size = 8 * MiB + 4321;
+    const original = path.join(root, 'original.mp4');
+    await randomFile(original, size);
+    const sha256 = await sha256File(original);
+    const down = await startPeer(path.join(root, 'down'));
+    peers.push(down);
+    const liar = await lyingUploader(original);
+
+    // Alone, the liar's pieces stream in file order and are checked only by the whole-file SHA-256.
+    const t = down.peer.download({ name: 'movie.mp4', sha256, size, sources: [{ host: '127.0.0.1', port: liar.port }] });
+    const failed = await waitFor('the download to fail', () => {
+      const x = down.peer.transfersList().find((y) => y.id === t.id);
+      return x?.state === 'failed' || x?.state === 'done' ? x : undefined;
+    });
+    expect(failed.state).toBe('failed');
+    expect(failed.error).toMatch(/every source sent bad data/);
+    expect(liar.badPieces).toEqual([0]);
+    expect(down.logs.some((l) => l.includes(`dropping source 127.0.0.1:${liar.port}: piece 0 failed verification`))).toBe(true);
+    const part = path.join(down.downloads, 'movie.mp4.part');
+    const state = JSON.parse(await fs.promises.readFile(`${part}.json`, 'utf8')) as { pieces: string[]; done: string };
+    const kept = new Bitfield(state.pieces.length, state.done);
+    expect(kept.has(0)).toBe(false);
+    expect(kept.done).toBe(state.pieces.length - 1);
+    expect(fs.existsSync(path.join(down.downloads, 'movie.mp4'))).toBe(false);
+
+    // An honest source turns up: only the bad piece is fetched, and the liar stays dropped.
+    await fs.promises.mkdir(path.join(root, 'honest', 'share'), { recursive: true });
+    await fs.promises.copyFile(original, path.join(root, 'honest', 'share', 'movie.mp4'));
+    const honest = await startPeer(path.join(root, 'honest'));
+    peers.push(honest);
+    const again = down.peer.download({ name: 'movie.mp4', sha256, size, sources: [{ host: '127.0.0.1', port: honest.port }] });
+    expect(again.id).toBe(t.id);
+    const done = await waitFor('the download to finish', () => {
+      const x = down.peer.transfersList().find((y) => y.id === t.id);
+      return x?.state === 'failed' || x?.state === 'done' ? x : undefined;
+    });
+    expect(done.state, done.error).toBe('done');
+    expect(Buffer.compare(await fs.promises.readFile(done.path!), await fs.promises.readFile(original))).toBe(0);
+    expect(honest.peer.statsSnapshot().bytesUp).toBeLessThanOrEqual(MiB + 64 * 1024);
+    expect(liar.badPieces).toEqual([0]);
   });
 });

@@ -517,6 +517,11 @@ export class TransferManager {
 
   private async swarm(d: Download, signal: AbortSignal, pre?: SourceConn): Promise<void> {
     const pieces = d.pieces!;
+    const usable = () => d.info.sources.filter((s) => this.deps.protocolOf(s) !== 'v1' && !d.dropped.has(formatAddress(s)));
+    if (usable().length === 0 && d.dropped.size > 0)
+      throw new TransferError(
+        `${pieces.hashes.length - pieces.have.done} pieces missing: every source sent bad data (dropped ${[...d.dropped].join(', ')}); the good pieces are kept`,
+      );
     const fh = await fs.promises.open(d.partPath!, 'r+');
     await d.whole?.close();
     const content = new ContentVerifier(d.partPath!, d.info.total, pieces.pieceSize, pieces.hashes, pieces.have);
@@ -533,7 +538,7 @@ export class TransferManager {
         hashes: pieces.hashes,
         have: pieces.have,
         fh,
-        sources: () => d.info.sources.filter((s) => this.deps.protocolOf(s) !== 'v1' && !d.dropped.has(formatAddress(s))),
+        sources: usable,
         open: (s) => this.openSource(s, signal),
         throttle: (n) => takeAll([this.downLimit, d.limit], n),
         onBytes: (n) => {
