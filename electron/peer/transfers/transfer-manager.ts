@@ -17,6 +17,7 @@ import { Bitfield, PieceCache, pieceCount, pieceLength, TRANSFER_MAX_FRAME } fro
 import { etaSeconds, SpeedMeter } from './progress.js';
 import { sleep, takeAll, TokenBucket } from './rate-limiter.js';
 import { SlotQueue } from './slots.js';
+import { sendFileRange } from './file-sender.js';
 import { SocketReader } from './socket-reader.js';
 import { ContentVerifier } from './content-verifier.js';
 import { DiskError, runSwarm, type SourceConn } from './swarm.js';
@@ -875,53 +876,15 @@ export class TransferManager {
     }
     await header();
     if (length === 0) return !socket.destroyed;
-    // Unlimited: 1 MiB reads, fewer read calls and socket writes per byte (measured ~7% faster than 256 KiB
-    // on a 1 GiB GET). Under a limit, 64 KiB keeps the rate smooth over short windows.
+    // Under a limit, 64 KiB reads keep the rate smooth over short windows.
     const limited = this.upLimit.rate > 0 || up.limit.rate > 0;
-    const stream = fs.createReadStream(file.absPath, {
-      start: offset,
-      end: offset + length - 1,
-      highWaterMark: limited ? 64 * 1024 : 1 << 20,
-    });
-    let sent = 0;
-    return new Promise<boolean>((resolve) => {
-      let paused = 0;
-      const settle = (ok: boolean) => {
-        socket.off('close', onClose);
-        socket.off('drain', onDrain);
-        resolve(ok);
-      };
-      const unpause = () => {
-        if (--paused === 0) stream.resume();
-      };
-      const onDrain = () => unpause();
-      const onClose = () => {
-        stream.destroy();
-        settle(false);
-      };
-      stream.on('data', (chunk) => {
-        const c = chunk as Buffer;
-        sent += c.length;
-        up.info.bytes += c.length;
-        this.deps.stats.bytesUp += c.length;
-        if (!socket.write(c)) {
-          paused++;
-          stream.pause();
-          socket.once('drain', onDrain);
-        }
-        const wait = takeAll([this.upLimit, up.limit], c.length);
-        if (wait > 0) {
-          paused++;
-          stream.pause();
-          setTimeout(unpause, wait);
-        }
-      });
-      stream.on('error', () => {
-        socket.destroy();
-        settle(false);
-      });
-      stream.on('end', () => settle(sent >= length && !socket.destroyed));
-      socket.on('close', onClose);
+    return sendFileRange(socket, file.absPath, offset, length, {
+      chunkSize: limited ? 64 * 1024 : undefined,
+      onChunk: (n) => {
+        up.info.bytes += n;
+        this.deps.stats.bytesUp += n;
+        return takeAll([this.upLimit, up.limit], n);
+      },
     });
   }
 
