@@ -1,9 +1,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ContentVerifier } from '../electron/peer/transfers/content-verifier.js';
 import { Bitfield } from '../electron/peer/transfers/pieces.js';
+import { sendFileRange } from '../electron/peer/transfers/file-sender.js';
 import { SerialWriter } from '../electron/peer/transfers/serial-writer.js';
 import { tempDir } from '../bench/lib/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
@@ -128,5 +130,50 @@ describe('ContentVerifier', () => {
     expect(await v.badPieces()).toEqual([1]);
     await v.close();
     expect(size).toBe(3 * pieceSize);
+  });
+});
+
+describe('sendFileRange', () => {
+  /** A loopback pair: what the receiving end got, once the sender's end closes. */
+  async function pair(): Promise<{ sender: net.Socket; received: Promise<Buffer>; server: net.Server }> {
+    let received!: Promise<Buffer>;
+    const server = net.createServer();
+    const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const sender = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    await new Promise((r) => sender.once('connect', r));
+    const rx = await accepted;
+    received = new Promise((resolve) => {
+      const parts: Buffer[] = [];
+      rx.on('data', (c: Buffer) => parts.push(c));
+      rx.on('close', () => resolve(Buffer.concat(parts)));
+      rx.on('error', () => {});
+    });
+    return { sender, received, server };
+  }
+
+  it('sends exactly the range, through buffers it reuses, and reports each chunk', async () => {
+    const file = await tempFile();
+    const data = crypto.randomBytes(3 * 256 * 1024 + 777);
+    await fs.promises.writeFile(file, data);
+    const { sender, received, server } = await pair();
+    const chunks: number[] = [];
+    const ok = await sendFileRange(sender, file, 1000, data.length - 2000, { onChunk: (n) => (chunks.push(n), 0) });
+    sender.end();
+    expect(ok).toBe(true);
+    expect(Buffer.compare(await received, data.subarray(1000, data.length - 1000))).toBe(0);
+    expect(chunks.reduce((a, b) => a + b, 0)).toBe(data.length - 2000);
+    expect(Math.max(...chunks)).toBe(256 * 1024);
+    server.close();
+  });
+
+  it('gives up and closes the connection when the file is shorter than the range', async () => {
+    const file = await tempFile();
+    await fs.promises.writeFile(file, crypto.randomBytes(5000));
+    const { sender, received, server } = await pair();
+    expect(await sendFileRange(sender, file, 0, 10_000)).toBe(false);
+    expect(sender.destroyed).toBe(true);
+    expect((await received).length).toBeLessThanOrEqual(5000);
+    server.close();
   });
 });
