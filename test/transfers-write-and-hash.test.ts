@@ -136,14 +136,13 @@ describe('ContentVerifier', () => {
 describe('sendFileRange', () => {
   /** A loopback pair: what the receiving end got, once the sender's end closes. */
   async function pair(): Promise<{ sender: net.Socket; received: Promise<Buffer>; server: net.Server }> {
-    let received!: Promise<Buffer>;
     const server = net.createServer();
     const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const sender = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
     await new Promise((r) => sender.once('connect', r));
     const rx = await accepted;
-    received = new Promise((resolve) => {
+    const received = new Promise<Buffer>((resolve) => {
       const parts: Buffer[] = [];
       rx.on('data', (c: Buffer) => parts.push(c));
       rx.on('close', () => resolve(Buffer.concat(parts)));
