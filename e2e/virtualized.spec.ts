@@ -11,6 +11,7 @@ import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { openView } from './support/flows.js';
 import { ROOT } from './support/paths.js';
+import { emptyStats } from '../shared/types.js';
 
 const HITS = 10_000;
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
@@ -26,17 +27,7 @@ const settings = {
   maxUploadRate: 0,
   maxDownloadRate: 0,
 };
-const stats = {
-  messagesIn: {},
-  messagesOut: {},
-  duplicatesDropped: 0,
-  drops: {},
-  bytesUp: 0,
-  bytesDown: 0,
-  connectBacks: 0,
-  neighbours: 0,
-  knownPeers: 0,
-};
+const stats = emptyStats();
 
 /** Canned answers for every operation the views make at start and in this test. */
 function answer(op: string, args: Record<string, unknown>): unknown {

@@ -100,6 +100,21 @@ export interface Stats {
   knownPeers: number;
 }
 
+/** Stats before anything happened. */
+export function emptyStats(): Stats {
+  return {
+    messagesIn: {},
+    messagesOut: {},
+    duplicatesDropped: 0,
+    drops: {},
+    bytesUp: 0,
+    bytesDown: 0,
+    connectBacks: 0,
+    neighbours: 0,
+    knownPeers: 0,
+  };
+}
+
 export interface Settings {
   sharedDir: string;
   downloadDir: string;

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseCommand } from '../electron/cli-commands.js';
 import { connectTcp, readHandshake, sendHello } from '../electron/peer/v2/connection.js';
 import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
-import { spawnCli, type CliProcess } from './helpers/cli.js';
+import { localPeerArgs, spawnCli, type CliProcess } from './helpers/cli.js';
 import { cleanupTemp, randomBytes, sameBytes, sleep, tempDir } from './helpers/peers.js';
 
 const running: CliProcess[] = [];
@@ -17,21 +17,7 @@ afterAll(() => {
   cleanupTemp();
 });
 
-function peerArgs(root: string, extra: string[] = []): string[] {
-  return [
-    '--port',
-    '0',
-    '--host',
-    '127.0.0.1',
-    '--share',
-    path.join(root, 'share'),
-    '--data',
-    path.join(root, 'data'),
-    '--downloads',
-    path.join(root, 'dl'),
-    ...extra,
-  ];
-}
+const peerArgs = (root: string, extra: string[] = []) => localPeerArgs(root, { downloads: 'dl', extra });
 
 async function startCliPeer(
   files: Record<string, Buffer | string>,

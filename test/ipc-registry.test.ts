@@ -5,6 +5,7 @@ import { IpcRegistry, trustedUrlCheck, type IpcEventLike, type IpcMainLike, type
 import { createOperations } from '../electron/peer/operations.js';
 import type { Peer } from '../electron/peer/peer.js';
 import { TypedEmitter } from '../electron/peer/typed-emitter.js';
+import { emptyStats } from '../shared/types.js';
 
 type Listener = (event: IpcEventLike, ...args: unknown[]) => unknown;
 
@@ -161,17 +162,7 @@ describe('IPC registry: arguments', () => {
 });
 
 describe('IPC registry: events', () => {
-  const stats = (n: number) => ({
-    messagesIn: {},
-    messagesOut: {},
-    duplicatesDropped: n,
-    drops: {},
-    bytesUp: 0,
-    bytesDown: 0,
-    connectBacks: 0,
-    neighbours: 0,
-    knownPeers: 0,
-  });
+  const stats = (n: number) => ({ ...emptyStats(), duplicatesDropped: n });
 
   it('queues events until the renderer is ready, then delivers them in order', () => {
     const { ipcMain, events, win, ours, registry } = setup();

@@ -1,57 +1,23 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bitfield } from '../electron/peer/transfers/pieces.js';
 import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from '../bench/lib/harness.js';
+import { localPeerArgs, spawnCli, type CliProcess } from './helpers/cli.js';
 
 const MiB = 1 << 20;
-const BIN = path.resolve(__dirname, '..', 'bin', 'mactella.mjs');
 let peers: TestPeer[] = [];
 let dirs: string[] = [];
-let children: ChildProcess[] = [];
+let children: CliProcess[] = [];
 
 afterEach(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
   await Promise.all(peers.map((p) => p.peer.quit({ force: true }).catch(() => {})));
   await Promise.all(dirs.map((d) => fs.promises.rm(d, { recursive: true, force: true })));
   peers = [];
   dirs = [];
   children = [];
 });
-
-/** The terminal peer in its own process, as a user runs it; its output is collected. */
-function cliPeer(dir: string): { child: ChildProcess; out: string[] } {
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--no-watch',
-      '--share',
-      path.join(dir, 'share'),
-      '--data',
-      path.join(dir, 'data'),
-      '--downloads',
-      path.join(dir, 'downloads'),
-    ],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  children.push(child);
-  const out: string[] = [];
-  let buf = '';
-  child.stdout!.on('data', (c: Buffer) => {
-    buf += c.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop()!;
-    out.push(...lines);
-  });
-  child.stderr!.on('data', () => {});
-  return { child, out };
-}
 
 describe('resume after kill -9', () => {
   it('a killed downloader resumes from its .part: byte-identical, less than 1.2x the size fetched', async () => {
@@ -66,9 +32,15 @@ describe('resume after kill -9', () => {
     await fs.promises.mkdir(path.join(dl, 'share'), { recursive: true });
     const cmd = `GET,movie.mp4,127.0.0.1,${up.port}\n`;
 
-    const first = cliPeer(dl);
-    await waitFor('the first peer to listen', () => first.out.some((l) => l.includes('listening on')), 20_000);
-    first.child.stdin!.write(cmd);
+    // The terminal peer in its own process, as a user runs it.
+    const cliPeer = () => {
+      const c = spawnCli(localPeerArgs(dl, { extra: ['--no-watch'] }));
+      children.push(c);
+      return c;
+    };
+    const first = cliPeer();
+    await first.waitFor(/listening on/, 20_000);
+    first.proc.stdin.write(cmd);
     // Kill it once between a quarter and three quarters of the pieces are recorded as done.
     const state = path.join(dl, 'downloads', 'movie.mp4.part.json');
     await waitFor(
@@ -79,18 +51,18 @@ describe('resume after kill -9', () => {
       },
       20_000,
     );
-    first.child.kill('SIGKILL');
-    await new Promise((r) => first.child.once('exit', r));
+    first.proc.kill('SIGKILL');
+    await first.exited;
     const s = JSON.parse(await fs.promises.readFile(state, 'utf8')) as { pieces: string[]; done: string };
     const doneBefore = new Bitfield(s.pieces.length, s.done).done;
     expect(doneBefore).toBeLessThan(s.pieces.length);
     expect(fs.existsSync(path.join(dl, 'downloads', 'movie.mp4'))).toBe(false);
     const sentBefore = up.peer.statsSnapshot().bytesUp;
 
-    const second = cliPeer(dl);
-    await waitFor('the second peer to listen', () => second.out.some((l) => l.includes('listening on')), 20_000);
-    second.child.stdin!.write(cmd);
-    const line = await waitFor('the download to end', () => second.out.find((l) => /^GET movie\.mp4: /.test(l)), 30_000);
+    const second = cliPeer();
+    await second.waitFor(/listening on/, 20_000);
+    second.proc.stdin.write(cmd);
+    const [line] = await second.waitFor(/^GET movie\.mp4: .*/, 30_000);
     expect(line).toContain('complete and verified');
     expect(await sha256File(path.join(dl, 'downloads', 'movie.mp4'))).toBe(sha256);
     const total = up.peer.statsSnapshot().bytesUp;
@@ -98,6 +70,6 @@ describe('resume after kill -9', () => {
     // The second run fetched only what was missing.
     expect(total - sentBefore).toBeLessThanOrEqual(size - doneBefore * MiB + 2 * MiB);
     expect(fs.readdirSync(path.join(dl, 'downloads'))).toEqual(['movie.mp4']);
-    second.child.stdin!.end();
+    second.proc.stdin.end();
   }, 60_000);
 });

@@ -12,6 +12,23 @@ export interface CliProcess {
   exited: Promise<number | null>;
 }
 
+/** Options for a `mactella` on 127.0.0.1, any free port, with its folders under `root`. */
+export function localPeerArgs(root: string, { downloads = 'downloads', extra = [] as string[] } = {}): string[] {
+  return [
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--share',
+    path.join(root, 'share'),
+    '--data',
+    path.join(root, 'data'),
+    '--downloads',
+    path.join(root, downloads),
+    ...extra,
+  ];
+}
+
 /** Run `mactella` as a child process (the real bin), collecting its output lines. */
 export function spawnCli(args: string[]): CliProcess {
   const proc = spawn(process.execPath, [BIN, ...args], { stdio: 'pipe', env: { ...process.env, NO_COLOR: '1' } });

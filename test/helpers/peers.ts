@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { PeerAddress } from '../../shared/types.js';
-import { defaultPeerOptions, type PeerOptions } from '../../electron/peer/options.js';
-import { Peer, type PeerTuning } from '../../electron/peer/peer.js';
+import type { PeerOptions } from '../../electron/peer/options.js';
+import type { Peer, PeerTuning } from '../../electron/peer/peer.js';
+import { startPeer as startHarnessPeer, waitFor as waitForValue } from '../../bench/lib/harness.js';
 
 export const tmpRoots: string[] = [];
 
@@ -30,7 +31,10 @@ export interface TestPeer {
 /** Tunables that make test networks settle quickly. */
 export const FAST_TUNING: Partial<PeerTuning> = { dialIntervalMs: 100, handshakeTimeoutMs: 2000 };
 
-/** Start a real peer on 127.0.0.1, port 0, with its own temp folders and the given shared files. */
+/**
+ * Start a real peer on 127.0.0.1, port 0, with its own temp folders and the given shared files
+ * (the benchmark harness's peer, with the test network's quick tuning).
+ */
 export async function startPeer(
   opts: {
     bootstrap?: PeerAddress[];
@@ -41,36 +45,17 @@ export async function startPeer(
 ): Promise<TestPeer> {
   const root = tempDir();
   const share = path.join(root, 'share');
-  const downloads = path.join(root, 'downloads');
-  fs.mkdirSync(share, { recursive: true });
   for (const [name, data] of Object.entries(opts.files ?? {})) {
     fs.mkdirSync(path.dirname(path.join(share, name)), { recursive: true });
     fs.writeFileSync(path.join(share, name), data);
   }
-  const peer = await Peer.start(
-    {
-      ...defaultPeerOptions(path.join(root, 'data')),
-      port: 0,
-      host: '127.0.0.1',
-      sharedDir: share,
-      downloadDir: downloads,
-      bootstrap: opts.bootstrap ?? [],
-      watch: false,
-      ...opts.options,
-    },
-    { tuning: { ...FAST_TUNING, ...opts.tuning } },
-  );
-  return { peer, addr: { host: '127.0.0.1', port: peer.address().port }, root, share, downloads };
+  const p = await startHarnessPeer(root, { bootstrap: opts.bootstrap ?? [], ...opts.options }, { ...FAST_TUNING, ...opts.tuning });
+  return { peer: p.peer, addr: { host: '127.0.0.1', port: p.port }, root, share: p.share, downloads: p.downloads };
 }
 
 /** Poll until `cond` is true, or fail with `what` after `timeoutMs`. */
 export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+  await waitForValue(what, cond, timeoutMs, 25);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { KnownPeer, LocalFile, SearchHit, Settings, Stats, TransferInfo } from '../../shared/types.js';
+import {
+  emptyStats,
+  type KnownPeer,
+  type LocalFile,
+  type SearchHit,
+  type Settings,
+  type Stats,
+  type TransferInfo,
+} from '../../shared/types.js';
 import { createAppStore } from '../../renderer/src/store/store.js';
 import { groupKey } from '../../renderer/src/store/search-slice.js';
 import { FakeHost, flush } from './fake-host.js';
@@ -17,17 +25,7 @@ const settings: Settings = {
   maxUploadRate: 0,
   maxDownloadRate: 0,
 };
-const stats: Stats = {
-  messagesIn: {},
-  messagesOut: {},
-  duplicatesDropped: 0,
-  drops: {},
-  bytesUp: 0,
-  bytesDown: 0,
-  connectBacks: 0,
-  neighbours: 0,
-  knownPeers: 0,
-};
+const stats: Stats = emptyStats();
 const transfer = (over: Partial<TransferInfo> = {}): TransferInfo => ({
   id: 't1',
   direction: 'down',
