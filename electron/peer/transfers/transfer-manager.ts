@@ -93,6 +93,21 @@ const PROGRESS_INTERVAL_MS = 250;
 /** Why a download attempt ended without the file. */
 class TransferError extends Error {}
 
+function newTransferInfo(
+  direction: TransferInfo['direction'],
+  name: string,
+  sha256: string | undefined,
+  state: TransferInfo['state'],
+  total: number,
+  sources: PeerAddress[] = [],
+): TransferInfo {
+  return { id: crypto.randomUUID(), direction, name, sha256, state, bytes: 0, total, speed: 0, eta: null, sources };
+}
+
+function newDownload(info: TransferInfo): Download {
+  return { info, meter: new SpeedMeter(), limit: new TokenBucket(), pieceFrom: new Map(), dropped: new Set() };
+}
+
 /**
  * Downloads and uploads. Downloads write to `<final>.part` with a state file
  * beside it, verify SHA-256, fsync, and only then take their final name.
@@ -137,27 +152,9 @@ export class TransferManager {
   async restore(): Promise<void> {
     for (const { partPath, state } of await listPartStates(this.deps.downloadDir())) {
       if ([...this.downloads.values()].some((d) => d.partPath === partPath)) continue;
-      const id = crypto.randomUUID();
-      const d: Download = {
-        info: {
-          id,
-          direction: 'down',
-          name: state.name,
-          sha256: state.sha256,
-          state: 'paused',
-          bytes: 0,
-          total: state.size ?? 0,
-          speed: 0,
-          eta: null,
-          sources: [],
-        },
-        meter: new SpeedMeter(),
-        limit: new TokenBucket(),
-        pieceFrom: new Map(),
-        dropped: new Set(),
-      };
+      const d = newDownload(newTransferInfo('down', state.name, state.sha256, 'paused', state.size ?? 0));
       this.attachState(d, partPath, state);
-      this.downloads.set(id, d);
+      this.downloads.set(d.info.id, d);
     }
   }
 
@@ -192,26 +189,8 @@ export class TransferManager {
         }
       }
     }
-    const id = crypto.randomUUID();
-    const d: Download = {
-      info: {
-        id,
-        direction: 'down',
-        name,
-        sha256: req.sha256,
-        state: 'queued',
-        bytes: 0,
-        total: req.size ?? 0,
-        speed: 0,
-        eta: null,
-        sources: [...req.sources],
-      },
-      meter: new SpeedMeter(),
-      limit: new TokenBucket(),
-      pieceFrom: new Map(),
-      dropped: new Set(),
-    };
-    this.downloads.set(id, d);
+    const d = newDownload(newTransferInfo('down', name, req.sha256, 'queued', req.size ?? 0, [...req.sources]));
+    this.downloads.set(d.info.id, d);
     this.start(d);
     return { ...d.info };
   }
@@ -828,26 +807,14 @@ export class TransferManager {
   }
 
   private startUpload(socket: net.Socket, file: IndexedFile, who: string): Upload {
-    const id = crypto.randomUUID();
     const up: Upload = {
-      info: {
-        id,
-        direction: 'up',
-        name: file.name,
-        sha256: file.sha256,
-        state: 'running',
-        bytes: 0,
-        total: file.size,
-        speed: 0,
-        eta: null,
-        sources: [],
-      },
+      info: newTransferInfo('up', file.name, file.sha256, 'running', file.size),
       socket,
       meter: new SpeedMeter(),
       limit: new TokenBucket(),
     };
     this.deps.log.info(`uploading ${file.name} to ${who}`);
-    this.uploads.set(id, up);
+    this.uploads.set(up.info.id, up);
     return up;
   }
 
