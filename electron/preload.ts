@@ -7,23 +7,17 @@
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import type { EventName } from '../shared/contract.js';
 import { DESKTOP_CHANNELS, type DesktopBridge } from '../shared/desktop.js';
+import { EventListeners } from '../shared/event-listeners.js';
 
-const listeners = new Map<EventName, Set<(payload: never) => void>>();
+const listeners = new EventListeners();
 
 ipcRenderer.on(DESKTOP_CHANNELS.event, (_event, name: EventName, payload: unknown) => {
-  listeners.get(name)?.forEach((l) => l(payload as never));
+  listeners.emit(name, payload as never);
 });
 
 const bridge: DesktopBridge<File> = {
   invoke: (op, args) => ipcRenderer.invoke(DESKTOP_CHANNELS.invoke, op, args),
-  on(event, listener) {
-    let set = listeners.get(event);
-    if (!set) listeners.set(event, (set = new Set()));
-    set.add(listener as (payload: never) => void);
-    return () => {
-      set.delete(listener as (payload: never) => void);
-    };
-  },
+  on: (event, listener) => listeners.add(event, listener),
   pathForFile: (file) => webUtils.getPathForFile(file),
   showInFolder: (id) => ipcRenderer.invoke(DESKTOP_CHANNELS.showInFolder, { id }),
   ready: () => ipcRenderer.send(DESKTOP_CHANNELS.ready),

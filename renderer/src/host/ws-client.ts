@@ -1,4 +1,5 @@
-import type { EventName, EventPayloads, MacTellaApi, WsClientMessage, WsServerMessage } from '../../../shared/contract.js';
+import type { MacTellaApi, WsClientMessage, WsServerMessage } from '../../../shared/contract.js';
+import { EventListeners } from '../../../shared/event-listeners.js';
 import type { ConnectionState } from './host.js';
 
 /** The part of the DOM WebSocket this client uses (so tests can pass a fake). */
@@ -45,7 +46,7 @@ export function createWsApi(opts: WsApiOptions): WsApi {
 
   const pending = new Map<number, Pending>();
   const waiting: string[] = [];
-  const listeners = new Map<EventName, Set<(payload: never) => void>>();
+  const listeners = new EventListeners();
   const stateListeners = new Set<(s: ConnectionState) => void>();
   let state: ConnectionState = 'connecting';
   let nextId = 1;
@@ -69,8 +70,7 @@ export function createWsApi(opts: WsApiOptions): WsApi {
       else p.reject(new Error(msg.error));
       return;
     }
-    const { event, payload } = msg;
-    listeners.get(event)?.forEach((l) => (l as (p: EventPayloads[typeof event]) => void)(payload));
+    listeners.emit(msg.event, msg.payload);
   };
 
   const open = () => {
@@ -132,14 +132,7 @@ export function createWsApi(opts: WsApiOptions): WsApi {
         }
       });
     },
-    on(event, listener) {
-      let set = listeners.get(event);
-      if (!set) listeners.set(event, (set = new Set()));
-      set.add(listener as (payload: never) => void);
-      return () => {
-        set.delete(listener as (payload: never) => void);
-      };
-    },
+    on: (event, listener) => listeners.add(event, listener),
     onConnectionChange(listener) {
       stateListeners.add(listener);
       listener(state);
