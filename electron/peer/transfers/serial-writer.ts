@@ -24,13 +24,16 @@ export class SerialWriter {
   private queue: Pending[] = [];
   private inFlight = false;
   private failure?: Error;
-  /** Bytes queued or being written. */
-  pending = 0;
   private barriers: { upTo: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   private drains: (() => void)[] = [];
   /** Bytes ever queued, and ever written (or dropped after a failure): a barrier waits for `written` to reach its mark. */
   private queued = 0;
   private written = 0;
+
+  /** Bytes queued or being written. */
+  get pending(): number {
+    return this.queued - this.written;
+  }
 
   constructor(
     private readonly fh: fs.promises.FileHandle,
@@ -44,7 +47,6 @@ export class SerialWriter {
   write(chunk: Buffer, at: number): void {
     if (this.failure || chunk.length === 0) return;
     this.queued += chunk.length;
-    this.pending += chunk.length;
     const last = this.queue[this.queue.length - 1];
     if (last && last.at + last.bytes === at) {
       last.chunks.push(chunk);
@@ -90,7 +92,6 @@ export class SerialWriter {
   private settle(bytes: number): void {
     this.inFlight = false;
     this.written += bytes;
-    this.pending -= bytes;
     const keep: typeof this.barriers = [];
     for (const b of this.barriers) {
       if (this.failure) b.reject(this.failure);

@@ -82,7 +82,8 @@ interface Run {
   endgame: boolean;
 }
 
-function diskError(e: NodeJS.ErrnoException | Error): DiskError {
+/** The error that stops a download when writing its `.part` failed. */
+export function diskError(e: NodeJS.ErrnoException | Error): DiskError {
   return new DiskError(
     (e as NodeJS.ErrnoException).code === 'ENOSPC'
       ? 'disk full: partial data kept, resume when there is space'
@@ -97,11 +98,11 @@ function diskError(e: NodeJS.ErrnoException | Error): DiskError {
  * socket to its place in the `.part` (positional writes, no copy) and is
  * hashed on the way, once: a piece from the only source, next in file order,
  * into the whole-file hash (see ContentVerifier); any other against its own
- * piece hash. A piece counts as done once accepted and written. A source that sends a bad piece is dropped
- * and named in the log, and the piece goes back to the pool (its bytes in the
- * file are simply rewritten). When no piece is left to claim, idle sources
- * also fetch pieces others are still on (endgame); the first verified copy
- * wins. Resolves when every piece is done; rejects when no source is left.
+ * piece hash. A piece counts as done once accepted and written. A source
+ * that sends a bad piece is dropped and named in the log, and the piece goes
+ * back to the pool (its bytes in the file are simply rewritten). When no
+ * piece is left to claim, idle sources also fetch pieces others are still on
+ * (endgame); the first verified copy wins. Resolves when every piece is done; rejects when no source is left.
  */
 export async function runSwarm(p: SwarmParams): Promise<void> {
   const count = p.hashes.length;

@@ -20,7 +20,7 @@ import { SlotQueue } from './slots.js';
 import { sendFileRange } from './file-sender.js';
 import { SocketReader } from './socket-reader.js';
 import { ContentVerifier } from './content-verifier.js';
-import { DiskError, runSwarm, type SourceConn } from './swarm.js';
+import { DiskError, diskError, runSwarm, type SourceConn } from './swarm.js';
 
 export interface DownloadRequest {
   name: string;
@@ -615,11 +615,7 @@ export class TransferManager {
         pending = fh.write(c, 0, c.length, at).then(
           () => (d.info.bytes = at + c.length),
           (e: NodeJS.ErrnoException) => {
-            throw new DiskError(
-              e.code === 'ENOSPC'
-                ? 'disk full: partial data kept, resume when there is space'
-                : `cannot write the .part file: ${e.message}`,
-            );
+            throw diskError(e);
           },
         );
         pending.catch(() => {});
@@ -689,18 +685,20 @@ export class TransferManager {
 
   /** Bad pieces become missing again; whoever sent them this run is named and dropped from the download. */
   private dropBadPieces(d: Download, bad: number[]): void {
-    const bySource = new Map<string, number[]>();
+    // By sender; undefined: received by an earlier run, sender unknown.
+    const bySource = new Map<string | undefined, number[]>();
     for (const i of bad) {
       d.pieces!.have.set(i, false);
-      const from = d.pieceFrom.get(i) ?? 'an earlier run';
+      const from = d.pieceFrom.get(i);
       bySource.set(from, [...(bySource.get(from) ?? []), i]);
     }
     for (const [who, pieces] of bySource) {
       const what = `${pieces.length === 1 ? 'piece' : 'pieces'} ${pieces.join(', ')} failed verification (bad data)`;
-      if (d.pieceFrom.has(pieces[0]!)) {
+      if (who === undefined) this.deps.log.warn(`download ${d.info.name}: ${what}, received by an earlier run; fetching them again`);
+      else {
         d.dropped.add(who);
         this.deps.log.warn(`download ${d.info.name}: dropping source ${who}: ${what}`);
-      } else this.deps.log.warn(`download ${d.info.name}: ${what}, received by an earlier run; fetching them again`);
+      }
     }
     d.info.bytes = this.doneBytes(d);
   }
