@@ -69,9 +69,13 @@ export async function downloadAndWatch(
   let shot = !opts.onRunning;
   let paused = !opts.pauseResume;
   const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
+  const record = async () => {
     const v = Number(await bar.getAttribute('aria-valuenow'));
     if (seen.at(-1) !== v) seen.push(v);
+    return v;
+  };
+  while (Date.now() < deadline) {
+    const v = await record();
     if (!shot && v > 15 && v < 85) {
       shot = true;
       await opts.onRunning!();
@@ -85,7 +89,11 @@ export async function downloadAndWatch(
       expect(await bar.getAttribute('aria-valuenow'), 'a paused download does not move').toBe(held);
       await card.getByRole('button', { name: `Resume ${name}` }).click();
     }
-    if (await card.getByText('Done', { exact: true }).isVisible()) break;
+    if (await card.getByText('Done', { exact: true }).isVisible()) {
+      // It may have finished between the read above and this check: record what the bar shows now.
+      await record();
+      break;
+    }
     await page.waitForTimeout(100);
   }
   await expect(card.getByText('Done', { exact: true })).toBeVisible();
