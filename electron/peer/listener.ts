@@ -115,11 +115,12 @@ export class Listener {
   listen(port: number, host: string): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException) => {
-        reject(
-          new Error(
-            e.code === 'EADDRINUSE' ? `port ${port} is already in use on ${host}` : `cannot listen on ${host}:${port}: ${e.message}`,
-          ),
+        // Keep the errno code: callers (the app's busy-port fallback) match on it.
+        const err: NodeJS.ErrnoException = new Error(
+          e.code === 'EADDRINUSE' ? `port ${port} is already in use on ${host}` : `cannot listen on ${host}:${port}: ${e.message}`,
         );
+        err.code = e.code;
+        reject(err);
       };
       this.server.once('error', onError);
       this.server.listen(port, host, () => {
