@@ -14,7 +14,8 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_LIMITS } from '../electron/peer/v2/connection.js';
-import { cleanupTemp, mb, pool, startNetPeer, waitFor, type NetPeer, LOOPBACK_LOAD_LISTENER_LIMITS } from './lib/network-peers.js';
+import { cleanupTemp, mb, pool, startPeer, waitFor, type TestPeer } from '../test/helpers/harness.js';
+import { LOOPBACK_LOAD_LISTENER_LIMITS } from './lib/load-limits.js';
 
 const { values } = parseArgs({
   options: { peers: { type: 'string' }, queries: { type: 'string' }, seed: { type: 'string' }, 'max-seconds': { type: 'string' } },
@@ -113,9 +114,9 @@ async function main(): Promise<void> {
     holders.push(h);
     for (const i of h) files[i]![`kw${k}-peer${i}.mp3`] = `keyword ${k} on ${i}`;
   }
-  const peers: NetPeer[] = new Array(N);
+  const peers: TestPeer[] = new Array(N);
   await pool([...Array(N).keys()], 16, async (i) => {
-    peers[i] = await startNetPeer({
+    peers[i] = await startPeer({
       files: files[i],
       options: { neighbourCap: out[i]!.length },
       tuning: {
@@ -128,7 +129,7 @@ async function main(): Promise<void> {
     });
   });
   for (let i = 0; i < N; i++) for (const j of out[i]!) peers[i]!.peer.addPeer(peers[j]!.addr);
-  await waitFor(() => peers.every((p, i) => p.peer.peers().neighbours.length === degree(i)), 'the graph to connect', 60_000);
+  await waitFor('the graph to connect', () => peers.every((p, i) => p.peer.peers().neighbours.length === degree(i)), 60_000);
   const tUp = Date.now();
   console.log(
     `network: ${N} peers in one process, real TCP on 127.0.0.1, ${adj.reduce((s, a) => s + a.size, 0) / 2} links, average degree ${avgDegree.toFixed(2)}; up in ${((tUp - t0) / 1000).toFixed(1)} s`,
@@ -174,6 +175,7 @@ async function main(): Promise<void> {
       let quietSince = Date.now();
       let lastIn = -1;
       await waitFor(
+        'the query to settle',
         () => {
           const now = snap().reduce((a, x) => a + (x.messagesIn.query ?? 0) + (x.messagesIn.hit ?? 0), 0);
           if (now !== lastIn) {
@@ -182,7 +184,6 @@ async function main(): Promise<void> {
           }
           return gotFrom.size >= expected.size && Date.now() - quietSince > 150;
         },
-        'the query to settle',
         10_000,
       ).catch(() => {});
       if (typeof off === 'function') (off as () => void)();

@@ -19,7 +19,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DEFAULT_LIMITS } from '../electron/peer/v2/connection.js';
 import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
 import { MAGIC, PROTOCOL_VERSION } from '../electron/peer/v2/messages.js';
-import { cleanupTemp, mb, newId, RawNeighbour, startNetPeer, waitFor, LOOPBACK_LOAD_LISTENER_LIMITS } from './lib/network-peers.js';
+import { cleanupTemp, mb, newId, startPeer, waitFor } from '../test/helpers/harness.js';
+import { RawNeighbour } from '../test/helpers/raw-neighbour.js';
+import { LOOPBACK_LOAD_LISTENER_LIMITS } from './lib/load-limits.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string' }, downloaders: { type: 'string' }, qps: { type: 'string' } } });
 const SECONDS = Number(values.seconds ?? 60);
@@ -115,7 +117,7 @@ async function main(): Promise<void> {
   const small = crypto.randomBytes(64 * 1024);
   const files: Record<string, Buffer> = { 'big.mov': big, 'small.mp3': small };
   for (let i = 0; i < 200; i++) files[`track-${i}.mp3`] = Buffer.from(`track ${i}`);
-  const a = await startNetPeer({
+  const a = await startPeer({
     files,
     options: { uploadSlots: 32 },
     tuning: {
@@ -130,7 +132,7 @@ async function main(): Promise<void> {
   ];
   const flooder = await RawNeighbour.connect(a.addr, { port: 1 });
   const sink = await RawNeighbour.connect(a.addr, { port: 2 });
-  await waitFor(() => a.peer.peers().neighbours.length === 2, 'two neighbours');
+  await waitFor('two neighbours', () => a.peer.peers().neighbours.length === 2);
   const rss0 = process.memoryUsage().rss;
   console.log(
     `soak: ${SECONDS} s, ${DOWNLOADERS} concurrent downloaders (half v1, half v2; 1 MiB and 64 KiB files, 32 upload slots), ${QPS} queries/s from one neighbour`,

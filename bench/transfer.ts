@@ -12,7 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { randomFile, sha256File, startPeer, tempDir, type TestPeer } from './lib/harness.js';
+import { randomFile, startPeer, tempDir, type TestPeer } from '../test/helpers/harness.js';
 
 const MiB = 1 << 20;
 const big = process.argv.includes('--big');
@@ -80,7 +80,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const mbps = (ms: number, bytes = SIZE) => bytes / 1e6 / (ms / 1000);
 
 async function main(): Promise<void> {
-  const root = await tempDir('mactella-bench-');
+  const root = tempDir('mactella-bench-');
   const peers: TestPeer[] = [];
   const deadline = setTimeout(() => {
     console.error('benchmark deadline reached; stopping');
@@ -91,9 +91,8 @@ async function main(): Promise<void> {
     const share = path.join(root, 'share');
     const file = path.join(share, 'bench.mp4');
     console.log(`writing a ${SIZE / MiB} MiB random file...`);
-    await randomFile(file, SIZE);
-    const sha256 = await sha256File(file);
-    const up = await startPeer(path.join(root, 'up'), { sharedDir: share, uploadSlots: 8 });
+    const sha256 = await randomFile(file, SIZE);
+    const up = await startPeer({ dir: path.join(root, 'up'), options: { sharedDir: share, uploadSlots: 8 } });
     peers.push(up);
     const src = { host: '127.0.0.1', port: up.port };
 
@@ -139,7 +138,7 @@ async function main(): Promise<void> {
     console.log(`swarming: four sources capped at ${R / MiB} MiB/s each...`);
     const sources = [];
     for (let i = 0; i < 4; i++) {
-      const p = await startPeer(path.join(root, `src${i}`), { sharedDir: share, maxUploadRate: R });
+      const p = await startPeer({ dir: path.join(root, `src${i}`), options: { sharedDir: share, maxUploadRate: R } });
       peers.push(p);
       sources.push({ host: '127.0.0.1', port: p.port });
     }

@@ -9,7 +9,7 @@ import { parseCommand } from '../electron/cli-commands.js';
 import { connectTcp, readHandshake, sendHello } from '../electron/peer/v2/connection.js';
 import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
 import { localPeerArgs, spawnCli, type CliProcess } from './helpers/cli.js';
-import { cleanupTemp, randomBytes, sameBytes, sleep, tempDir } from './helpers/peers.js';
+import { cleanupTemp, randomBytes, sameBytes, sleep, tempDir } from './helpers/harness.js';
 
 const running: CliProcess[] = [];
 afterAll(() => {

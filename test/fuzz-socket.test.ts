@@ -5,7 +5,8 @@ import { DEFAULT_LISTENER_LIMITS } from '../electron/peer/listener.js';
 import { parseV1 } from '../electron/peer/v1/codec.js';
 import { DEFAULT_LIMITS } from '../electron/peer/v2/connection.js';
 import { MAGIC, PROTOCOL_VERSION } from '../electron/peer/v2/messages.js';
-import { cleanupTemp, mb, newId, pool, startNetPeer, v1Request, waitFor } from '../bench/lib/network-peers.js';
+import { cleanupTemp, mb, newId, pool, startPeer, waitFor } from './helpers/harness.js';
+import { v1Request } from './helpers/raw-neighbour.js';
 
 afterAll(() => cleanupTemp());
 
@@ -158,7 +159,7 @@ function v2Session(port: number, role: string, frames: Buffer[]): Promise<void> 
 
 it('survives 10,000+ fuzzed v1 and v2 frames over many connections, then still answers LISTR, list and search, with memory back within bounds', async () => {
   const song = Buffer.alloc(32 * 1024, 7);
-  const a = await startNetPeer({
+  const a = await startPeer({
     files: { 'song.mp3': song, 'clip.mov': 'moving picture' },
     tuning: {
       listener: { ...DEFAULT_LISTENER_LIMITS, connectsPerSecondPerIp: 1e6, connectBurstPerIp: 1e6, firstByteTimeoutMs: 2000 },
@@ -190,20 +191,20 @@ it('survives 10,000+ fuzzed v1 and v2 frames over many connections, then still a
   const listing = (await v1Request(a.addr, 'LISTR')).toString();
   expect(listing).toContain('music\t song.mp3\t size: 32768');
   expect(listing).toContain('video\t clip.mov\t size: 14');
-  const b = await startNetPeer({ bootstrap: [a.addr] });
+  const b = await startPeer({ bootstrap: [a.addr] });
   try {
     const remote = await b.peer.listRemote(a.addr);
     expect(remote.protocol).toBe('v2');
     expect(remote.files.map((f) => f.name).sort()).toEqual(['clip.mov', 'song.mp3']);
-    await waitFor(() => b.peer.peers().neighbours.some((n) => n.port === a.addr.port), 'b to become a neighbour of a');
+    await waitFor('b to become a neighbour of a', () => b.peer.peers().neighbours.some((n) => n.port === a.addr.port));
     const hits: string[] = [];
     b.peer.events.on('search:hit', (h) => hits.push(h.name));
     b.peer.search('song', 2);
-    await waitFor(() => hits.includes('song.mp3'), 'a search hit from the fuzzed peer');
+    await waitFor('a search hit from the fuzzed peer', () => hits.includes('song.mp3'));
   } finally {
     await b.peer.quit({ force: true });
   }
-  await waitFor(() => a.peer.peers().neighbours.length === 0, 'every fuzz connection to be closed', 10_000);
+  await waitFor('every fuzz connection to be closed', () => a.peer.peers().neighbours.length === 0, 10_000);
 
   (globalThis as { gc?: () => void }).gc?.();
   await new Promise((r) => setTimeout(r, 200));

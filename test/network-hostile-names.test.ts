@@ -6,12 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrameDecoder } from '../electron/peer/v2/frame.js';
 import { connectTcp, readHandshake, sendHello } from '../electron/peer/v2/connection.js';
 import { PROTOCOL_VERSION, type V2Message } from '../electron/peer/v2/messages.js';
-import { cleanupTemp, newId, startNetPeer, tempDir, v1Request, waitFor, type NetPeer } from '../bench/lib/network-peers.js';
+import { cleanupTemp, newId, startPeer, tempDir, waitFor, type TestPeer } from './helpers/harness.js';
+import { v1Request } from './helpers/raw-neighbour.js';
 
 const SECRET = 'SECRET-SENTINEL-CONTENT';
 const root = tempDir('mactella-hostile-');
 const outside = path.join(root, 'outside');
-let a: NetPeer;
+let a: TestPeer;
 
 /** Every file under `dir`, with its content hash stand-in (size + first bytes), except the folders a peer may write. */
 function snapshot(dir: string, skip: string[]): Map<string, string> {
@@ -37,7 +38,7 @@ const outsideSnapshot = () => new Map([...snapshot(root, []), ...snapshot(a.root
 beforeAll(async () => {
   fs.mkdirSync(path.join(outside, 'deep'), { recursive: true });
   for (const f of ['secret.mp3', 'x', 'x.mp3', 'passwd', 'deep/secret.mp3']) fs.writeFileSync(path.join(outside, f), SECRET);
-  a = await startNetPeer({ files: { 'song.mp3': 'honest song', 'sub/inner.mp3': 'inner' } });
+  a = await startPeer({ files: { 'song.mp3': 'honest song', 'sub/inner.mp3': 'inner' } });
   // Symlink escapes inside the shared folder: a file and a folder pointing outside.
   fs.symlinkSync(path.join(outside, 'secret.mp3'), path.join(a.share, 'escape.mp3'));
   fs.symlinkSync(outside, path.join(a.share, 'linkdir'));
@@ -153,7 +154,7 @@ describe('hostile names never leave the shared and download folders', () => {
     expect(listing).toContain('song.mp3');
     expect(listing).toContain('sub/inner.mp3');
     expect(listing).not.toMatch(/escape|linkdir|secret/);
-    const b = await startNetPeer();
+    const b = await startPeer();
     try {
       const r = await b.peer.listRemote(a.addr);
       expect(r.files.map((f) => f.name).sort()).toEqual(['song.mp3', 'sub/inner.mp3']);
@@ -217,7 +218,7 @@ describe('hostile names never leave the shared and download folders', () => {
       const ended = () => a.peer.transfersList().filter((t) => ids.includes(t.id) && t.state !== 'running' && t.state !== 'queued');
       // Downloads of the same sanitised name may be merged into one transfer: wait for those that exist to end.
       const listed = () => a.peer.transfersList().filter((t) => ids.includes(t.id));
-      await waitFor(() => listed().length > 0 && ended().length === listed().length, 'every download to end', 20_000).catch((e) => {
+      await waitFor('every download to end', () => listed().length > 0 && ended().length === listed().length, 20_000).catch((e) => {
         console.log(JSON.stringify(a.peer.transfersList().map((t) => [t.name.slice(0, 30), t.state, t.error])), served.length);
         throw e;
       });

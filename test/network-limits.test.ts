@@ -3,16 +3,17 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LISTENER_LIMITS, ConnectTracker } from '../electron/peer/listener.js';
 import { DEFAULT_LIMITS, V2Connection } from '../electron/peer/v2/connection.js';
 import { FrameDecoder } from '../electron/peer/v2/frame.js';
-import { cleanupTemp, newId, RawNeighbour, startNetPeer, v1Request, waitFor, type NetPeer } from '../bench/lib/network-peers.js';
+import { cleanupTemp, newId, startPeer, waitFor, type TestPeer } from './helpers/harness.js';
+import { RawNeighbour, v1Request } from './helpers/raw-neighbour.js';
 
-const peers: NetPeer[] = [];
+const peers: TestPeer[] = [];
 const raws: RawNeighbour[] = [];
-async function start(o: Parameters<typeof startNetPeer>[0] = {}): Promise<NetPeer> {
-  const p = await startNetPeer(o);
+async function start(o: Parameters<typeof startPeer>[0] = {}): Promise<TestPeer> {
+  const p = await startPeer(o);
   peers.push(p);
   return p;
 }
-async function raw(p: NetPeer, port?: number): Promise<RawNeighbour> {
+async function raw(p: TestPeer, port?: number): Promise<RawNeighbour> {
   const r = await RawNeighbour.connect(p.addr, { port });
   raws.push(r);
   return r;
@@ -23,18 +24,18 @@ afterEach(async () => {
 });
 afterAll(() => cleanupTemp());
 
-const drops = (p: NetPeer) => p.peer.statsSnapshot().drops;
-const neighbourCount = (p: NetPeer) => p.peer.peers().neighbours.length;
+const drops = (p: TestPeer) => p.peer.statsSnapshot().drops;
+const neighbourCount = (p: TestPeer) => p.peer.peers().neighbours.length;
 
 describe('duplicate offenders', () => {
   it('disconnects a neighbour past 5 duplicates and 1.5% of its messages, with the reason in STATS', async () => {
     const a = await start();
     const x = await raw(a);
-    await waitFor(() => neighbourCount(a) === 1, 'the raw neighbour to be accepted');
+    await waitFor('the raw neighbour to be accepted', () => neighbourCount(a) === 1);
     const ids = Array.from({ length: 20 }, newId);
     for (const id of ids) x.send({ t: 'query', id, ttl: 2, hops: 0, q: 'nothing-matches' });
     for (let i = 0; i < 10; i++) x.send({ t: 'query', id: ids[i]!, ttl: 2, hops: 0, q: 'nothing-matches' });
-    await waitFor(() => x.closed, 'the offender to be disconnected');
+    await waitFor('the offender to be disconnected', () => x.closed);
     const bye = x.of('bye')[0];
     expect(bye?.reason).toMatch(/too many duplicates/);
     expect(a.peer.statsSnapshot().duplicatesDropped).toBeGreaterThanOrEqual(6);
@@ -45,11 +46,11 @@ describe('duplicate offenders', () => {
   it('keeps a neighbour whose few duplicates stay under 1.5% of its traffic', async () => {
     const a = await start();
     const x = await raw(a);
-    await waitFor(() => neighbourCount(a) === 1, 'the raw neighbour to be accepted');
+    await waitFor('the raw neighbour to be accepted', () => neighbourCount(a) === 1);
     const ids = Array.from({ length: 600 }, newId);
     for (const id of ids) x.send({ t: 'ping', id, ttl: 1, hops: 0 });
     for (let i = 0; i < 8; i++) x.send({ t: 'ping', id: ids[i]!, ttl: 1, hops: 0 });
-    await waitFor(() => a.peer.statsSnapshot().duplicatesDropped === 8, 'the duplicates to be counted');
+    await waitFor('the duplicates to be counted', () => a.peer.statsSnapshot().duplicatesDropped === 8);
     expect(x.closed).toBe(false);
     expect(neighbourCount(a)).toBe(1);
   });
@@ -60,7 +61,7 @@ describe('TTL rules', () => {
     const a = await start({ files: { 'song.mp3': 'la la' } });
     const x = await raw(a, 1111);
     const y = await raw(a, 2222);
-    await waitFor(() => neighbourCount(a) === 2, 'two raw neighbours');
+    await waitFor('two raw neighbours', () => neighbourCount(a) === 2);
     const big = newId();
     const forged = newId();
     const zero = newId();
@@ -69,8 +70,8 @@ describe('TTL rules', () => {
     x.send({ t: 'query', id: forged, ttl: 7, hops: 5, q: 'song' });
     x.send({ t: 'query', id: zero, ttl: 0, hops: 1, q: 'song' });
     x.send({ t: 'query', id: one, ttl: 1, hops: 2, q: 'song' });
-    await waitFor(() => x.of('hit').some((h) => h.id === one), 'a hit for the TTL-1 query');
-    await waitFor(() => y.of('query').length >= 1, 'the forwarded query');
+    await waitFor('a hit for the TTL-1 query', () => x.of('hit').some((h) => h.id === one));
+    await waitFor('the forwarded query', () => y.of('query').length >= 1);
     const fwd = y.of('query');
     expect(fwd.map((q) => q.id)).toEqual([big]);
     expect(fwd[0]).toMatchObject({ ttl: 6, hops: 1 });
@@ -84,10 +85,10 @@ describe('TTL rules', () => {
   it('drops a reply with no route and a message type that has no business on a neighbour link', async () => {
     const a = await start();
     const x = await raw(a);
-    await waitFor(() => neighbourCount(a) === 1, 'the raw neighbour');
+    await waitFor('the raw neighbour', () => neighbourCount(a) === 1);
     x.send({ t: 'pong', id: newId(), hops: 0, peer: { host: '127.0.0.1', port: 9, peerId: newId() }, files: 1, bytes: 1 });
     x.send({ t: 'list' });
-    await waitFor(() => drops(a)['reply without route'] === 1 && drops(a)['unexpected list'] === 1, 'both drops counted');
+    await waitFor('both drops counted', () => drops(a)['reply without route'] === 1 && drops(a)['unexpected list'] === 1);
   });
 });
 
@@ -99,8 +100,8 @@ describe('v1 connect-backs', () => {
     for (const t of targets) await v1Request(a.addr, `DISCOVER,3,${t},5000`);
     await v1Request(a.addr, `DISCOVER,3,127.0.0.1,${port}`);
     await v1Request(a.addr, `DISCOVER,3,localhost,${port}`);
-    await waitFor(() => (drops(a)['connect-back to bogon address'] ?? 0) === targets.length, 'the bogon drops');
-    await waitFor(() => (drops(a)['connect-back to self'] ?? 0) === 1, 'the self drop');
+    await waitFor('the bogon drops', () => (drops(a)['connect-back to bogon address'] ?? 0) === targets.length);
+    await waitFor('the self drop', () => (drops(a)['connect-back to self'] ?? 0) === 1);
     // localhost names the same target: the seed's flood rules make it a duplicate.
     expect(a.peer.statsSnapshot().duplicatesDropped).toBe(1);
     // The refusal happens before any connect: none was counted as a connect-back.
@@ -120,13 +121,13 @@ describe('v1 connect-backs', () => {
     try {
       for (const n of names) await v1Request(a.addr, `SEARCH,${n},2,127.0.0.1,${vport}`);
       await v1Request(a.addr, `DISCOVER,2,127.0.0.1,${vport}`);
-      await waitFor(() => (drops(a)['connect-back rate limit'] ?? 0) === 8, 'the rate-limit drops');
-      await waitFor(() => got.length === 3, 'three connect-backs at the victim');
+      await waitFor('the rate-limit drops', () => (drops(a)['connect-back rate limit'] ?? 0) === 8);
+      await waitFor('three connect-backs at the victim', () => got.length === 3);
       expect(a.peer.statsSnapshot().connectBacks).toBe(3);
       expect(got.every((g) => g.startsWith('SEAR_Result,127.0.0.1,'))).toBe(true);
       // A repeat of the very same message is a duplicate, not a new connect-back.
       await v1Request(a.addr, `SEARCH,${names[0]},2,127.0.0.1,${vport}`);
-      await waitFor(() => a.peer.statsSnapshot().duplicatesDropped === 1, 'the v1 duplicate');
+      await waitFor('the v1 duplicate', () => a.peer.statsSnapshot().duplicatesDropped === 1);
     } finally {
       victim.close();
     }
@@ -136,7 +137,7 @@ describe('v1 connect-backs', () => {
     const a = await start();
     await v1Request(a.addr, 'DISCOVER,0,127.0.0.1,1');
     await v1Request(a.addr, 'DISCOVER,-4,127.0.0.2,1');
-    await waitFor(() => drops(a)['ttl 0'] === 2, 'two ttl-0 drops');
+    await waitFor('two ttl-0 drops', () => drops(a)['ttl 0'] === 2);
     expect(a.peer.statsSnapshot().connectBacks).toBe(0);
   });
 });
@@ -187,7 +188,7 @@ describe('connection limits and bans', () => {
   it('lets several honest peers behind one address be neighbours at once (NAT)', async () => {
     const a = await start();
     const many = await Promise.all(Array.from({ length: 12 }, (_, i) => raw(a, 3000 + i)));
-    await waitFor(() => neighbourCount(a) === 12, 'twelve neighbours from 127.0.0.1');
+    await waitFor('twelve neighbours from 127.0.0.1', () => neighbourCount(a) === 12);
     expect(many.every((m) => !m.closed)).toBe(true);
     expect(drops(a)['per-IP neighbour limit']).toBeUndefined();
   });
@@ -195,7 +196,7 @@ describe('connection limits and bans', () => {
   it('refuses neighbours past the per-IP inbound cap with a named reason', async () => {
     const a = await start({ tuning: { maxInboundNeighboursPerIp: 3 } });
     const many = await Promise.all(Array.from({ length: 5 }, (_, i) => raw(a, 4000 + i)));
-    await waitFor(() => many.filter((m) => m.closed).length === 2, 'two refused');
+    await waitFor('two refused', () => many.filter((m) => m.closed).length === 2);
     expect(neighbourCount(a)).toBe(3);
     expect(drops(a)['per-IP neighbour limit']).toBe(2);
   });
@@ -212,7 +213,7 @@ describe('connection limits and bans', () => {
           }),
       ),
     );
-    await waitFor(() => drops(a)['per-IP connection limit'] === 2, 'two refused connections');
+    await waitFor('two refused connections', () => drops(a)['per-IP connection limit'] === 2);
     for (const s of socks) s.destroy();
   });
 });
@@ -270,7 +271,7 @@ describe('per-neighbour send queue', () => {
     });
     const x = await raw(a, 1);
     const y = await raw(a, 2);
-    await waitFor(() => neighbourCount(a) === 2, 'two raw neighbours');
+    await waitFor('two raw neighbours', () => neighbourCount(a) === 2);
     y.socket.pause();
     // x floods distinct queries; a relays each to y, which never reads.
     const pad = 'z'.repeat(250);
@@ -279,7 +280,7 @@ describe('per-neighbour send queue', () => {
       for (let k = 0; k < 150; k++, sent++) x.send({ t: 'query', id: newId(), ttl: 3, hops: 0, q: `${pad} ${sent}` });
     }, 5);
     try {
-      await waitFor(() => neighbourCount(a) === 1, 'the congested neighbour to be dropped', 20_000);
+      await waitFor('the congested neighbour to be dropped', () => neighbourCount(a) === 1, 20_000);
       expect(y.closed || a.peer.peers().neighbours.every((n) => n.port !== 2)).toBe(true);
     } finally {
       clearInterval(pump);

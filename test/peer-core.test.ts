@@ -11,7 +11,7 @@ import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
 import { MAGIC } from '../electron/peer/v2/messages.js';
 import { connectTcp, readHandshake, sendHello } from '../electron/peer/v2/connection.js';
 import { SeedPeer } from './helpers/seed-peer.js';
-import { cleanupTemp, randomBytes, sameBytes, sha256, sleep, startPeer, tempDir, waitFor, type TestPeer } from './helpers/peers.js';
+import { cleanupTemp, randomBytes, sameBytes, sha256, sleep, startPeer, tempDir, waitFor, type TestPeer } from './helpers/harness.js';
 
 afterAll(() => cleanupTemp());
 
@@ -49,7 +49,7 @@ describe('GET over v2', () => {
     const progress: number[] = [];
     dst.peer.events.on('transfer:progress', (t) => progress.push(t.bytes));
     const t = dst.peer.download({ name: 'movie.mov', sources: [src.addr] });
-    await waitFor(() => dst.peer.transfersList().find((x) => x.id === t.id)?.state === 'done', 'download', 20_000);
+    await waitFor('download', () => dst.peer.transfersList().find((x) => x.id === t.id)?.state === 'done', 20_000);
     const done = dst.peer.transfersList().find((x) => x.id === t.id)!;
     expect(done.verified).toBe(true);
     expect(done.sha256).toBe(sha256(data));
@@ -65,7 +65,7 @@ describe('GET over v2', () => {
     fs.mkdirSync(dst.downloads, { recursive: true });
     fs.writeFileSync(path.join(dst.downloads, 'a.mp3'), 'precious');
     const t = dst.peer.download({ name: 'a.mp3', sources: [src.addr] });
-    await waitFor(() => dst.peer.transfersList().find((x) => x.id === t.id)?.state === 'done', 'download');
+    await waitFor('download', () => dst.peer.transfersList().find((x) => x.id === t.id)?.state === 'done');
     expect(fs.readFileSync(path.join(dst.downloads, 'a.mp3'), 'utf8')).toBe('precious');
     expect(fs.readFileSync(path.join(dst.downloads, 'a (1).mp3'), 'utf8')).toBe('first');
   });
@@ -76,9 +76,9 @@ describe('GET over v2', () => {
     const src = await startPeer({ files: { 'cut.mp3': data }, options: { maxUploadRate: 1024 * 1024 } });
     const dst = await peer();
     const t = dst.peer.download({ name: 'cut.mp3', sources: [src.addr] });
-    await waitFor(() => (dst.peer.transfersList().find((x) => x.id === t.id)?.bytes ?? 0) > 512 * 1024, 'some data');
+    await waitFor('some data', () => (dst.peer.transfersList().find((x) => x.id === t.id)?.bytes ?? 0) > 512 * 1024);
     await src.peer.quit({ force: true });
-    await waitFor(() => dst.peer.transfersList().find((x) => x.id === t.id)?.state === 'failed', 'failure', 15_000);
+    await waitFor('failure', () => dst.peer.transfersList().find((x) => x.id === t.id)?.state === 'failed', 15_000);
     const failed = dst.peer.transfersList().find((x) => x.id === t.id)!;
     expect(failed.error).toBeTruthy();
     const files = fs.readdirSync(dst.downloads);
@@ -99,7 +99,7 @@ describe('GET over v2', () => {
     try {
       const dst = await peer();
       const t = dst.peer.download({ name: 'liar.mp3', sha256: sha256(real), sources: [{ host: '127.0.0.1', port: seed.PORT }] });
-      await waitFor(() => dst.peer.transfersList().find((x) => x.id === t.id)?.state === 'failed', 'failure');
+      await waitFor('failure', () => dst.peer.transfersList().find((x) => x.id === t.id)?.state === 'failed');
       expect(dst.peer.transfersList().find((x) => x.id === t.id)!.error).toMatch(/SHA-256|corrupt|mismatch|verif/i);
       expect(fs.readdirSync(dst.downloads)).not.toContain('liar.mp3');
     } finally {
@@ -111,7 +111,7 @@ describe('GET over v2', () => {
     const src = await peer({ files: { 'x.mp3': 'x' } });
     const dst = await peer();
     const t = dst.peer.download({ name: 'missing.mp3', sources: [src.addr] });
-    await waitFor(() => dst.peer.transfersList().find((x) => x.id === t.id)?.state === 'failed', 'failure');
+    await waitFor('failure', () => dst.peer.transfersList().find((x) => x.id === t.id)?.state === 'failed');
     expect(dst.peer.transfersList().find((x) => x.id === t.id)!.error).toMatch(/could not find/);
   });
 });
@@ -126,7 +126,7 @@ describe('QUIT', () => {
     sendHello(socket, { t: 'hello', v: 2, peerId: 'd'.repeat(32), port: 1, role: 'transfer' });
     expect(await readHandshake(socket, decoder, 2000)).not.toBe('v1');
     socket.write(encodeFrame({ t: 'get', name: 'big.mov', offset: 0 }));
-    await waitFor(() => src.peer.activeTransfers().length === 1, 'upload to start');
+    await waitFor('upload to start', () => src.peer.activeTransfers().length === 1);
     expect(src.peer.activeTransfers()[0]).toMatchObject({ direction: 'up', name: 'big.mov' });
     let quitDone = false;
     const quitting = src.peer.quit().then(() => (quitDone = true));
@@ -150,7 +150,7 @@ describe('QUIT', () => {
     sendHello(socket, { t: 'hello', v: 2, peerId: 'b'.repeat(32), port: 1, role: 'transfer' });
     await readHandshake(socket, decoder, 2000);
     socket.write(encodeFrame({ t: 'get', name: 'big.mov', offset: 0 }));
-    await waitFor(() => src.peer.activeTransfers().length === 1, 'upload to start');
+    await waitFor('upload to start', () => src.peer.activeTransfers().length === 1);
     let quitDone = false;
     const quitting = src.peer.quit().then(() => (quitDone = true));
     await sleep(300);
@@ -170,7 +170,7 @@ describe('RESET and the known-peer list', () => {
     const c = await peer({ bootstrap: [a.addr] });
     c.peer.addPeer(b.addr);
     expect(c.peer.peers().known.map((k) => k.port)).toEqual([a.addr.port, b.addr.port]);
-    await waitFor(() => c.peer.peers().neighbours.length === 2, 'neighbours');
+    await waitFor('neighbours', () => c.peer.peers().neighbours.length === 2);
     const known = c.peer.reset();
     expect(known.map((k) => [k.port, k.source])).toEqual([[a.addr.port, 'bootstrap']]);
     expect(() => c.peer.addPeer(c.addr)).toThrow(/this peer/);
@@ -181,7 +181,7 @@ describe('RESET and the known-peer list', () => {
     const b = await startPeer({ bootstrap: [a.addr] });
     const c = await startPeer({ bootstrap: [b.addr] });
     c.peer.discover(2);
-    await waitFor(() => c.peer.peers().known.some((k) => k.port === a.addr.port), 'discovery');
+    await waitFor('discovery', () => c.peer.peers().known.some((k) => k.port === a.addr.port));
     const dataDir = c.peer.settings().sharedDir.replace(/share$/, 'data');
     await c.peer.quit({ force: true });
     const saved = JSON.parse(fs.readFileSync(path.join(dataDir, 'hosts.json'), 'utf8')) as { peers: { port: number; source: string }[] };
@@ -247,12 +247,12 @@ describe('library', () => {
     const p = await peer({ options: { watch: true } });
     await sleep(300);
     fs.writeFileSync(path.join(p.share, 'new.mp3'), 'one');
-    await waitFor(() => p.peer.listLocal().some((f) => f.name === 'new.mp3'), 'added file', 8000);
+    await waitFor('added file', () => p.peer.listLocal().some((f) => f.name === 'new.mp3'), 8000);
     const h1 = p.peer.listLocal().find((f) => f.name === 'new.mp3')!.sha256;
     fs.writeFileSync(path.join(p.share, 'new.mp3'), 'two, longer');
-    await waitFor(() => p.peer.listLocal().find((f) => f.name === 'new.mp3')?.sha256 !== h1, 'changed file', 8000);
+    await waitFor('changed file', () => p.peer.listLocal().find((f) => f.name === 'new.mp3')?.sha256 !== h1, 8000);
     fs.rmSync(path.join(p.share, 'new.mp3'));
-    await waitFor(() => p.peer.listLocal().length === 0, 'removed file', 8000);
+    await waitFor('removed file', () => p.peer.listLocal().length === 0, 8000);
   });
 
   it('caches hashes by path, size and mtime so a restart does not rehash', async () => {
@@ -286,14 +286,14 @@ describe('library', () => {
     fs.writeFileSync(path.join(src, 'notes.txt'), 'no');
     const a = await peer();
     const b = await peer({ bootstrap: [a.addr] });
-    await waitFor(() => b.peer.peers().neighbours.length === 1, 'neighbours');
+    await waitFor('neighbours', () => b.peer.peers().neighbours.length === 1);
     const r = await a.peer.importFiles([path.join(src, 'holiday clip.mp4'), path.join(src, 'notes.txt'), '/nonexistent/x.mp3']);
     expect(r.imported).toEqual(['holiday clip.mp4']);
     expect(a.peer.listLocal().map((f) => f.name)).toEqual(['holiday clip.mp4']);
     const hits: string[] = [];
     b.peer.events.on('search:hit', (h) => hits.push(h.name));
     b.peer.search('holiday', 1);
-    await waitFor(() => hits.length === 1, 'hit');
+    await waitFor('hit', () => hits.length === 1);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SearchHit } from '../shared/types.js';
-import { cleanupTemp, startPeer, waitFor, sleep, type TestPeer } from './helpers/peers.js';
+import { cleanupTemp, startPeer, waitFor, sleep, type TestPeer } from './helpers/harness.js';
 
 // A ring of six peers: P0-P1-P2-P3-P4-P5-P0. Distances from P0: P1,P5 = 1; P2,P4 = 2; P3 = 3.
 const N = 6;
@@ -36,7 +36,7 @@ beforeAll(async () => {
   // Close the cycle: P5 also dials P0.
   peers[N - 1]!.peer.addPeer(peers[0]!.addr);
   ring = peers;
-  await waitFor(() => ring.every((p) => p.peer.peers().neighbours.length === 2), 'the ring to connect');
+  await waitFor('the ring to connect', () => ring.every((p) => p.peer.peers().neighbours.length === 2));
 });
 
 afterAll(async () => {
@@ -92,10 +92,10 @@ describe('v2 flooding on a ring of six peers', () => {
       files: { 'Café del Mar - Sunset.MP3': 'x', 'sunset beach.jpg': 'y', 'other.mp3': 'z' },
     });
     try {
-      await waitFor(() => p.peer.peers().neighbours.length === 1, 'join');
+      await waitFor('join', () => p.peer.peers().neighbours.length === 1);
       const hits = collectHits(ring[0]!, ring[0]!.peer.search('cafe SUNSET', 1).searchId);
       const pics = collectHits(ring[0]!, ring[0]!.peer.search('sunset', 1, 'picture').searchId);
-      await waitFor(() => hits.length >= 1 && pics.length >= 1, 'hits');
+      await waitFor('hits', () => hits.length >= 1 && pics.length >= 1);
       await sleep(150);
       expect(hits.map((h) => h.name)).toEqual(['Café del Mar - Sunset.MP3']);
       expect(hits[0]).toMatchObject({ size: 1, type: 'music', protocol: 'v2' });
@@ -125,7 +125,7 @@ describe('v2 flooding on a ring of six peers', () => {
     const p0 = ring[0]!.peer;
     p0.discover(2);
     const expected = sorted([ring[1]!, ring[2]!, ring[4]!, ring[5]!]);
-    await waitFor(() => p0.peers().known.length >= 4, 'pongs');
+    await waitFor('pongs', () => p0.peers().known.length >= 4);
     await sleep(300);
     expect(
       p0
@@ -140,7 +140,7 @@ describe('v2 flooding on a ring of six peers', () => {
         .map((k) => k.port).length,
     ).toBe(3);
     // Discovered peers become neighbours, up to the cap.
-    await waitFor(() => p0.peers().neighbours.length >= 4, 'new neighbours');
+    await waitFor('new neighbours', () => p0.peers().neighbours.length >= 4);
     const known = p0.reset();
     expect(known.map((k) => k.port)).toEqual([ring[1]!.addr.port]);
     expect(known[0]!.source).toBe('bootstrap');

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SearchHit } from '../shared/types.js';
-import { cleanupTemp, randomBytes, sameBytes, startPeer, tempDir, waitFor, type TestPeer } from './helpers/peers.js';
+import { cleanupTemp, randomBytes, sameBytes, startPeer, tempDir, waitFor, type TestPeer } from './helpers/harness.js';
 import { SeedPeer } from './helpers/seed-peer.js';
 
 let ours: TestPeer;
@@ -27,7 +27,7 @@ beforeAll(async () => {
   ours = await startPeer({ bootstrap: [{ host: '127.0.0.1', port: seed.PORT }], files: { 'photo.jpg': ourPicture, 'tune.mp3': ourSong } });
   seed.List_of_Peers.push({ IP_address: '127.0.0.1', Port: ours.addr.port });
   // The neighbour dial finds out the bootstrap peer is a seed peer: it never answers the handshake.
-  await waitFor(() => ours.peer.peers().known[0]?.protocol === 'v1', 'v1 detection');
+  await waitFor('v1 detection', () => ours.peer.peers().known[0]?.protocol === 'v1');
 });
 
 afterAll(async () => {
@@ -57,7 +57,7 @@ describe('our peer as a v1 client of a seed peer', () => {
   it('GET downloads byte-identical from the seed, including data that starts with digits', async () => {
     for (const name of ['seed song.mp3', 'digits.mov']) {
       const t = ours.peer.download({ name, sources: [{ host: '127.0.0.1', port: seed.PORT }] });
-      await waitFor(() => ours.peer.transfersList().find((x) => x.id === t.id)?.state === 'done', `${name} download`);
+      await waitFor(`${name} download`, () => ours.peer.transfersList().find((x) => x.id === t.id)?.state === 'done');
       const done = ours.peer.transfersList().find((x) => x.id === t.id)!;
       expect(sameBytes(fs.readFileSync(done.path!), fs.readFileSync(path.join(seedDir, name)))).toBe(true);
     }
@@ -65,7 +65,7 @@ describe('our peer as a v1 client of a seed peer', () => {
 
   it('GET of a missing file fails with the seed error and leaves no file', async () => {
     const t = ours.peer.download({ name: 'nope.mp3', sources: [{ host: '127.0.0.1', port: seed.PORT }] });
-    await waitFor(() => ours.peer.transfersList().find((x) => x.id === t.id)?.state === 'failed', 'failure');
+    await waitFor('failure', () => ours.peer.transfersList().find((x) => x.id === t.id)?.state === 'failed');
     expect(ours.peer.transfersList().find((x) => x.id === t.id)!.error).toMatch(/ERROR: could not find/);
     expect(fs.existsSync(path.join(ours.downloads, 'nope.mp3'))).toBe(false);
   });
@@ -74,7 +74,7 @@ describe('our peer as a v1 client of a seed peer', () => {
     const hits: SearchHit[] = [];
     ours.peer.events.on('search:hit', (h) => hits.push(h));
     ours.peer.search('seed song.mp3', 2);
-    await waitFor(() => hits.length > 0, 'SEAR_Result');
+    await waitFor('SEAR_Result', () => hits.length > 0);
     expect(hits[0]).toMatchObject({ protocol: 'v1', name: 'seed song.mp3', peer: { host: 'localhost', port: seed.PORT } });
     // We advertised the address the seed actually reached, never "localhost".
     const sent = seed.received.find((m) => m.startsWith('SEARCH,seed song.mp3'))!;
@@ -85,7 +85,7 @@ describe('our peer as a v1 client of a seed peer', () => {
     const found: string[] = [];
     ours.peer.events.on('peer:found', (p) => found.push(`${p.host}:${p.port}`));
     ours.peer.discover(1);
-    await waitFor(() => found.length > 0, 'DISCOV_Result');
+    await waitFor('DISCOV_Result', () => found.length > 0);
     expect(seed.received).toContain(`DISCOVER,1,127.0.0.1,${ours.addr.port}`);
     // "localhost" names the same peer as the bootstrap entry 127.0.0.1: no duplicate entry.
     expect(found).toEqual([`127.0.0.1:${seed.PORT}`]);
@@ -98,7 +98,7 @@ describe('our peer as a v1 client of a seed peer', () => {
       const before = other.peer.statsSnapshot().drops['unsolicited v1 result'] ?? 0;
       seed.send_using_new_socket('127.0.0.1', other.addr.port, 'DISCOV_Result,10.9.9.9,4000');
       seed.send_using_new_socket('127.0.0.1', other.addr.port, 'SEAR_Result,10.9.9.9,4000');
-      await waitFor(() => (other.peer.statsSnapshot().drops['unsolicited v1 result'] ?? 0) === before + 2, 'drops');
+      await waitFor('drops', () => (other.peer.statsSnapshot().drops['unsolicited v1 result'] ?? 0) === before + 2);
       expect(other.peer.peers().known).toEqual([]);
     } finally {
       await other.peer.quit({ force: true });
@@ -136,7 +136,7 @@ describe('a seed peer as a client of our peer', () => {
   it('SEARCH from the seed: our peer connects back with SEAR_Result naming the address the request reached', async () => {
     const before = seed.searchResults.length;
     await seed.flood('SEARCH,tune.mp3,3');
-    await waitFor(() => seed.searchResults.length > before, 'SEAR_Result at the seed');
+    await waitFor('SEAR_Result at the seed', () => seed.searchResults.length > before);
     expect(seed.searchResults.at(-1)).toBe(`SEAR_Result,127.0.0.1,${ours.addr.port}`);
     expect(ours.peer.statsSnapshot().connectBacks).toBeGreaterThan(0);
   });
@@ -144,14 +144,14 @@ describe('a seed peer as a client of our peer', () => {
   it('DISCOVER from the seed: DISCOV_Result comes back and the seed adds us', async () => {
     seed.List_of_Peers = [{ IP_address: '127.0.0.1', Port: ours.addr.port }];
     await seed.flood('DISCOVER,2');
-    await waitFor(() => seed.received.some((m) => m === `DISCOV_Result,127.0.0.1,${ours.addr.port}`), 'DISCOV_Result at the seed');
+    await waitFor('DISCOV_Result at the seed', () => seed.received.some((m) => m === `DISCOV_Result,127.0.0.1,${ours.addr.port}`));
   });
 
   it('a seed SEARCH with a hostile TTL is capped, and duplicates are not re-forwarded', async () => {
     const before = ours.peer.statsSnapshot();
     await seed.flood('SEARCH,tune.mp3,999999');
     await seed.flood('SEARCH,tune.mp3,999999');
-    await waitFor(() => ours.peer.statsSnapshot().duplicatesDropped > before.duplicatesDropped, 'duplicate drop');
+    await waitFor('duplicate drop', () => ours.peer.statsSnapshot().duplicatesDropped > before.duplicatesDropped);
     const fwd = (ours.peer.statsSnapshot().messagesOut['v1:SEARCH'] ?? 0) - (before.messagesOut['v1:SEARCH'] ?? 0);
     // Forwarded at most once to the one other v1 peer it knows (the seed is the origin, so not even that).
     expect(fwd).toBeLessThanOrEqual(1);

@@ -2,20 +2,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TransferInfo } from '../shared/types.js';
-import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from '../bench/lib/harness.js';
+import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer, type PeerSetup } from './helpers/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
 const MiB = 1 << 20;
-const { peers, dirs } = cleanupAfterEach<TestPeer>();
+const { peers } = cleanupAfterEach();
 
-async function setup(size: number, upOpts: Parameters<typeof startPeer>[1] = {}, downOpts: Parameters<typeof startPeer>[1] = {}) {
-  const root = await tempDir();
-  dirs.push(root);
+async function setup(size: number, upOpts: PeerSetup['options'] = {}, downOpts: PeerSetup['options'] = {}) {
+  const root = tempDir();
   const share = path.join(root, 'up', 'share');
-  await randomFile(path.join(share, 'movie.mp4'), size);
-  const sha256 = await sha256File(path.join(share, 'movie.mp4'));
-  const up = await startPeer(path.join(root, 'up'), upOpts);
-  const down = await startPeer(path.join(root, 'down'), downOpts);
+  const sha256 = await randomFile(path.join(share, 'movie.mp4'), size);
+  const up = await startPeer({ dir: path.join(root, 'up'), options: upOpts });
+  const down = await startPeer({ dir: path.join(root, 'down'), options: downOpts });
   peers.push(up, down);
   return { sha256, up, down, source: { host: '127.0.0.1', port: up.port } };
 }
@@ -90,13 +88,11 @@ describe('pause, resume and cancel', () => {
 describe('upload slots and queue', () => {
   it('holds with 50 concurrent downloaders: never more than the slots, queued ones see their position, all finish', async () => {
     const size = MiB;
-    const root = await tempDir();
-    dirs.push(root);
-    await randomFile(path.join(root, 'up', 'share', 'clip.mp4'), size);
-    const sha256 = await sha256File(path.join(root, 'up', 'share', 'clip.mp4'));
-    const up = await startPeer(path.join(root, 'up'), { uploadSlots: 4, maxUploadRate: 16 * MiB });
+    const root = tempDir();
+    const sha256 = await randomFile(path.join(root, 'up', 'share', 'clip.mp4'), size);
+    const up = await startPeer({ dir: path.join(root, 'up'), options: { uploadSlots: 4, maxUploadRate: 16 * MiB } });
     peers.push(up);
-    const downs = await Promise.all(Array.from({ length: 50 }, (_, i) => startPeer(path.join(root, `d${i}`))));
+    const downs = await Promise.all(Array.from({ length: 50 }, (_, i) => startPeer({ dir: path.join(root, `d${i}`) })));
     peers.push(...downs);
     let maxRunning = 0;
     let maxPosition = 0;

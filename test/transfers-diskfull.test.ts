@@ -2,22 +2,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Bitfield } from '../electron/peer/transfers/pieces.js';
-import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from '../bench/lib/harness.js';
+import { randomFile, sha256File, startPeer, tempDir, waitFor } from './helpers/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
 const MiB = 1 << 20;
-const { peers, dirs } = cleanupAfterEach<TestPeer>();
+const { peers } = cleanupAfterEach();
 
 describe('disk full', () => {
   // No tmpfs mount here: the ENOSPC is injected into FileHandle.write and writev, the calls that write pieces into the .part.
   it('stops with a clear error, keeps the partial data, and resumes once there is space', async () => {
-    const root = await tempDir();
-    dirs.push(root);
+    const root = tempDir();
     const size = 8 * MiB;
-    await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), size);
-    const sha256 = await sha256File(path.join(root, 'up', 'share', 'movie.mp4'));
-    const up = await startPeer(path.join(root, 'up'), { maxUploadRate: 4 * MiB });
-    const down = await startPeer(path.join(root, 'down'));
+    const sha256 = await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), size);
+    const up = await startPeer({ dir: path.join(root, 'up'), options: { maxUploadRate: 4 * MiB } });
+    const down = await startPeer({ dir: path.join(root, 'down') });
     peers.push(up, down);
     const probe = await fs.promises.open(path.join(root, 'probe'), 'w');
     const proto = Object.getPrototypeOf(probe) as {

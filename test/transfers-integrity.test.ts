@@ -6,7 +6,7 @@ import { Bitfield, computePieces } from '../electron/peer/transfers/pieces.js';
 import { SocketReader } from '../electron/peer/transfers/socket-reader.js';
 import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
 import { MAGIC } from '../electron/peer/v2/messages.js';
-import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from '../bench/lib/harness.js';
+import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from './helpers/harness.js';
 
 const MiB = 1 << 20;
 let peers: TestPeer[] = [];
@@ -62,16 +62,15 @@ async function lyingUploader(file: string): Promise<{ port: number; badPieces: n
 
 describe('piece-level integrity', () => {
   it('catches a source that lies in one piece, drops it, and gets that piece elsewhere', async () => {
-    const root = await tempDir();
+    const root = tempDir();
     dirs.push(root);
     const size = 8 * MiB + 12345;
     const original = path.join(root, 'original.mp4');
-    await randomFile(original, size);
-    const sha256 = await sha256File(original);
+    const sha256 = await randomFile(original, size);
     await fs.promises.mkdir(path.join(root, 'honest', 'share'), { recursive: true });
     await fs.promises.copyFile(original, path.join(root, 'honest', 'share', 'movie.mp4'));
-    const honest = await startPeer(path.join(root, 'honest'), { maxUploadRate: 8 * MiB });
-    const down = await startPeer(path.join(root, 'down'));
+    const honest = await startPeer({ dir: path.join(root, 'honest'), options: { maxUploadRate: 8 * MiB } });
+    const down = await startPeer({ dir: path.join(root, 'down') });
     peers.push(honest, down);
     const liar = await lyingUploader(original);
 
@@ -98,13 +97,12 @@ describe('piece-level integrity', () => {
   });
 
   it('finds a bad piece from a lone source by the whole-file check, names the source, and refetches only that piece', async () => {
-    const root = await tempDir();
+    const root = tempDir();
     dirs.push(root);
     const size = 8 * MiB + 4321;
     const original = path.join(root, 'original.mp4');
-    await randomFile(original, size);
-    const sha256 = await sha256File(original);
-    const down = await startPeer(path.join(root, 'down'));
+    const sha256 = await randomFile(original, size);
+    const down = await startPeer({ dir: path.join(root, 'down') });
     peers.push(down);
     const liar = await lyingUploader(original);
 
@@ -128,7 +126,7 @@ describe('piece-level integrity', () => {
     // An honest source turns up: only the bad piece is fetched, and the liar stays dropped.
     await fs.promises.mkdir(path.join(root, 'honest', 'share'), { recursive: true });
     await fs.promises.copyFile(original, path.join(root, 'honest', 'share', 'movie.mp4'));
-    const honest = await startPeer(path.join(root, 'honest'));
+    const honest = await startPeer({ dir: path.join(root, 'honest') });
     peers.push(honest);
     const again = down.peer.download({ name: 'movie.mp4', sha256, size, sources: [{ host: '127.0.0.1', port: honest.port }] });
     expect(again.id).toBe(t.id);

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from '../bench/lib/harness.js';
+import { randomFile, startPeer, tempDir, waitFor } from './helpers/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
 const MiB = 1 << 20;
-const { peers, dirs } = cleanupAfterEach<TestPeer>();
+const { peers } = cleanupAfterEach();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -18,12 +18,10 @@ async function rateOver(count: () => number, ms: number): Promise<number> {
 
 describe('bandwidth limits', () => {
   it('a download limit holds within 10% over 5 s, and a change at run time applies at once', async () => {
-    const root = await tempDir();
-    dirs.push(root);
-    await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), 24 * MiB);
-    const sha256 = await sha256File(path.join(root, 'up', 'share', 'movie.mp4'));
-    const up = await startPeer(path.join(root, 'up'));
-    const down = await startPeer(path.join(root, 'down'), { maxDownloadRate: MiB });
+    const root = tempDir();
+    const sha256 = await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), 24 * MiB);
+    const up = await startPeer({ dir: path.join(root, 'up') });
+    const down = await startPeer({ dir: path.join(root, 'down'), options: { maxDownloadRate: MiB } });
     peers.push(up, down);
     down.peer.download({ name: 'movie.mp4', sha256, sources: [{ host: '127.0.0.1', port: up.port }] });
     const bytes = () => down.peer.statsSnapshot().bytesDown;
@@ -39,12 +37,10 @@ describe('bandwidth limits', () => {
   }, 20_000);
 
   it('a per-transfer download limit set on the peer holds within 10%, and 0 lifts it', async () => {
-    const root = await tempDir();
-    dirs.push(root);
-    await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), 32 * MiB);
-    const sha256 = await sha256File(path.join(root, 'up', 'share', 'movie.mp4'));
-    const up = await startPeer(path.join(root, 'up'));
-    const down = await startPeer(path.join(root, 'down'));
+    const root = tempDir();
+    const sha256 = await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), 32 * MiB);
+    const up = await startPeer({ dir: path.join(root, 'up') });
+    const down = await startPeer({ dir: path.join(root, 'down') });
     peers.push(up, down);
     const t = down.peer.download({ name: 'movie.mp4', sha256, sources: [{ host: '127.0.0.1', port: up.port }] });
     expect(down.peer.setTransferLimit(t.id, MiB).id).toBe(t.id);
@@ -64,13 +60,11 @@ describe('bandwidth limits', () => {
   }, 20_000);
 
   it('a global upload limit is shared by two downloaders and holds within 10% over 5 s', async () => {
-    const root = await tempDir();
-    dirs.push(root);
-    await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), 16 * MiB);
-    const sha256 = await sha256File(path.join(root, 'up', 'share', 'movie.mp4'));
-    const up = await startPeer(path.join(root, 'up'), { maxUploadRate: 1.5 * MiB });
-    const a = await startPeer(path.join(root, 'a'));
-    const b = await startPeer(path.join(root, 'b'));
+    const root = tempDir();
+    const sha256 = await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), 16 * MiB);
+    const up = await startPeer({ dir: path.join(root, 'up'), options: { maxUploadRate: 1.5 * MiB } });
+    const a = await startPeer({ dir: path.join(root, 'a') });
+    const b = await startPeer({ dir: path.join(root, 'b') });
     peers.push(up, a, b);
     for (const d of [a, b]) d.peer.download({ name: 'movie.mp4', sha256, sources: [{ host: '127.0.0.1', port: up.port }] });
     // Count what the downloaders received: what sits in socket buffers does not count as delivered.

@@ -2,26 +2,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { computePieces } from '../electron/peer/transfers/pieces.js';
-import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from '../bench/lib/harness.js';
+import { randomFile, sha256File, startPeer, tempDir, waitFor } from './helpers/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
 const MiB = 1 << 20;
-const { peers, dirs } = cleanupAfterEach<TestPeer>();
+const { peers } = cleanupAfterEach();
 
 describe('piece lists', () => {
   it('are computed when the library is indexed and kept beside the hash cache, so an upload never waits for them', async () => {
-    const root = await tempDir();
-    dirs.push(root);
+    const root = tempDir();
     const file = path.join(root, 'up', 'share', 'movie.mp4');
-    await randomFile(file, 5 * MiB + 123);
-    const sha256 = await sha256File(file);
-    const up = await startPeer(path.join(root, 'up'));
+    const sha256 = await randomFile(file, 5 * MiB + 123);
+    const up = await startPeer({ dir: path.join(root, 'up') });
     peers.push(up);
     const cached = JSON.parse(await fs.promises.readFile(path.join(up.data, 'pieces', `${sha256}.json`), 'utf8')) as unknown;
     expect(cached).toEqual(await computePieces(file));
 
     // A download gets that list.
-    const down = await startPeer(path.join(root, 'down'));
+    const down = await startPeer({ dir: path.join(root, 'down') });
     peers.push(down);
     const t = down.peer.download({ name: 'movie.mp4', sha256, sources: [{ host: '127.0.0.1', port: up.port }] });
     const done = await waitFor('the download', () => {
@@ -33,18 +31,16 @@ describe('piece lists', () => {
   });
 
   it('of files no longer shared are dropped at the next scan', async () => {
-    const root = await tempDir();
-    dirs.push(root);
+    const root = tempDir();
     const file = path.join(root, 'up', 'share', 'clip.mp4');
-    await randomFile(file, MiB);
-    const sha256 = await sha256File(file);
-    const up = await startPeer(path.join(root, 'up'));
+    const sha256 = await randomFile(file, MiB);
+    const up = await startPeer({ dir: path.join(root, 'up') });
     peers.push(up);
     const cached = path.join(up.data, 'pieces', `${sha256}.json`);
     expect(fs.existsSync(cached)).toBe(true);
     await up.peer.quit({ force: true });
     await fs.promises.rm(file);
-    peers.push(await startPeer(path.join(root, 'up')));
+    peers.push(await startPeer({ dir: path.join(root, 'up') }));
     expect(fs.existsSync(cached)).toBe(false);
   });
 });

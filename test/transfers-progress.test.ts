@@ -1,24 +1,22 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TransferInfo } from '../shared/types.js';
-import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from '../bench/lib/harness.js';
+import { randomFile, startPeer, tempDir, waitFor } from './helpers/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
 const MiB = 1 << 20;
-const { peers, dirs } = cleanupAfterEach<TestPeer>();
+const { peers } = cleanupAfterEach();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('progress events', () => {
   it('are throttled, sent only on change, and carry bytes, total, speed, ETA and sources', async () => {
-    const root = await tempDir();
-    dirs.push(root);
+    const root = tempDir();
     const size = 10 * MiB;
-    await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), size);
-    const sha256 = await sha256File(path.join(root, 'up', 'share', 'movie.mp4'));
+    const sha256 = await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), size);
     // 2 MiB/s: about five seconds, with hundreds of chunks arriving per second.
-    const up = await startPeer(path.join(root, 'up'), { maxUploadRate: 2 * MiB });
-    const down = await startPeer(path.join(root, 'down'));
+    const up = await startPeer({ dir: path.join(root, 'up'), options: { maxUploadRate: 2 * MiB } });
+    const down = await startPeer({ dir: path.join(root, 'down') });
     peers.push(up, down);
     const source = { host: '127.0.0.1', port: up.port };
     const events: { at: number; t: TransferInfo }[] = [];

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bitfield } from '../electron/peer/transfers/pieces.js';
-import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from '../bench/lib/harness.js';
+import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from './helpers/harness.js';
 import { localPeerArgs, spawnCli, type CliProcess } from './helpers/cli.js';
 
 const MiB = 1 << 20;
@@ -21,12 +21,11 @@ afterEach(async () => {
 
 describe('resume after kill -9', () => {
   it('a killed downloader resumes from its .part: byte-identical, less than 1.2x the size fetched', async () => {
-    const root = await tempDir();
+    const root = tempDir();
     dirs.push(root);
     const size = 16 * MiB;
-    await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), size);
-    const sha256 = await sha256File(path.join(root, 'up', 'share', 'movie.mp4'));
-    const up = await startPeer(path.join(root, 'up'), { maxUploadRate: 4 * MiB });
+    const sha256 = await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), size);
+    const up = await startPeer({ dir: path.join(root, 'up'), options: { maxUploadRate: 4 * MiB } });
     peers.push(up);
     const dl = path.join(root, 'down');
     await fs.promises.mkdir(path.join(dl, 'share'), { recursive: true });

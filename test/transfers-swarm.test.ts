@@ -2,26 +2,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TransferInfo } from '../shared/types.js';
-import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from '../bench/lib/harness.js';
+import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer, type PeerSetup } from './helpers/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
 const MiB = 1 << 20;
-const { peers, dirs } = cleanupAfterEach<TestPeer>();
+const { peers } = cleanupAfterEach();
 
-async function setup(sources: number, size: number, sourceOpts: Parameters<typeof startPeer>[1] = {}) {
-  const root = await tempDir();
-  dirs.push(root);
+async function setup(sources: number, size: number, sourceOpts: PeerSetup['options'] = {}) {
+  const root = tempDir();
   const original = path.join(root, 'original.mp4');
-  await randomFile(original, size);
-  const sha256 = await sha256File(original);
+  const sha256 = await randomFile(original, size);
   const ups: TestPeer[] = [];
   for (let i = 0; i < sources; i++) {
     const share = path.join(root, `s${i}`, 'share');
     await fs.promises.mkdir(share, { recursive: true });
     await fs.promises.copyFile(original, path.join(share, 'movie.mp4'));
-    ups.push(await startPeer(path.join(root, `s${i}`), sourceOpts));
+    ups.push(await startPeer({ dir: path.join(root, `s${i}`), options: sourceOpts }));
   }
-  const down = await startPeer(path.join(root, 'down'));
+  const down = await startPeer({ dir: path.join(root, 'down') });
   peers.push(...ups, down);
   return { root, original, sha256, ups, down };
 }

@@ -7,15 +7,14 @@ import { ContentVerifier } from '../electron/peer/transfers/content-verifier.js'
 import { Bitfield } from '../electron/peer/transfers/pieces.js';
 import { sendFileRange } from '../electron/peer/transfers/file-sender.js';
 import { SerialWriter } from '../electron/peer/transfers/serial-writer.js';
-import { tempDir } from '../bench/lib/harness.js';
+import { tempDir } from './helpers/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
-const { dirs } = cleanupAfterEach();
+cleanupAfterEach();
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
 async function tempFile(): Promise<string> {
-  const d = await tempDir();
-  dirs.push(d);
+  const d = tempDir();
   return path.join(d, 'f.part');
 }
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { PeerAddress } from '../../shared/types.js';
-import { sha256File, startPeer, waitFor } from './harness.js';
+import { sha256File, startPeer, waitFor } from '../../test/helpers/harness.js';
 
 interface Job {
   mode: 'v2' | 'v1' | 'raw' | 'rawsync' | 'seed128';
@@ -79,7 +79,7 @@ async function seed128(): Promise<void> {
 }
 
 async function peerGet(): Promise<boolean> {
-  const p = await startPeer(job.dir, { uploadSlots: 4 });
+  const p = await startPeer({ dir: job.dir, options: { uploadSlots: 4 } });
   try {
     if (job.mode === 'v1')
       for (const s of job.sources)

@@ -1,22 +1,16 @@
-import fs from 'node:fs';
 import { afterEach } from 'vitest';
-
-interface Quittable {
-  peer: { quit(o: { force: boolean }): Promise<void> };
-}
+import { cleanupTemp, type TestPeer } from './harness.js';
 
 /**
- * The peers and folders a test file creates, force-quit and removed after
- * each test. Push onto the returned arrays; they are emptied in place.
+ * After each test: force-quit the peers pushed onto the returned array (it is
+ * emptied in place), then remove every folder the harness's tempDir made.
  */
-export function cleanupAfterEach<P extends Quittable>(): { peers: P[]; dirs: string[] } {
-  const peers: P[] = [];
-  const dirs: string[] = [];
+export function cleanupAfterEach(): { peers: Pick<TestPeer, 'peer'>[] } {
+  const peers: Pick<TestPeer, 'peer'>[] = [];
   afterEach(async () => {
     await Promise.all(peers.map((p) => p.peer.quit({ force: true }).catch(() => {})));
-    await Promise.all(dirs.map((d) => fs.promises.rm(d, { recursive: true, force: true })));
     peers.length = 0;
-    dirs.length = 0;
+    cleanupTemp();
   });
-  return { peers, dirs };
+  return { peers };
 }
