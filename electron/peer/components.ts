@@ -1,0 +1,52 @@
+import type { EventPayloads } from '../../shared/contract.js';
+import type { PeerAddress } from '../../shared/types.js';
+import type { HostCache } from './host-cache.js';
+import type { Library } from './library.js';
+import type { Listener } from './listener.js';
+import type { Logger } from './logger.js';
+import type { StatsCounter } from './stats.js';
+import type { TransferManager } from './transfers/transfer-manager.js';
+import type { TypedEmitter } from './typed-emitter.js';
+import type { Hello } from './v2/connection.js';
+
+/** Time as the parts see it; tests hand in a fake one. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/**
+ * The things a peer is built from. `Peer.start` creates them; each part gets
+ * this one object, so a test can build a part with a fake clock and real
+ * folders and sockets.
+ */
+export interface PeerComponents {
+  listener?: Listener;
+  hostCache: HostCache;
+  /** The shared folder's index; a function, because changing the shared folder swaps it. */
+  library: () => Library;
+  transfers?: TransferManager;
+  clock: Clock;
+  log: Logger;
+  stats: StatsCounter;
+  events: TypedEmitter<EventPayloads>;
+}
+
+/** What the overlay parts need to know about the peer they belong to. */
+export interface PeerSelf {
+  /** Our peer ID. */
+  id(): string;
+  /** Our listening port (0 before listening). */
+  port(): number;
+  /** The host we listen on as bound (may be unspecified, e.g. 0.0.0.0). */
+  boundHost(): string;
+  /** Our hello for a connection of this role. */
+  hello(role: Hello['role']): Hello;
+  /** True if this address is this very peer. */
+  isSelf(a: PeerAddress): boolean;
+  /** Remember an address that turned out to be this peer. */
+  markSelf(a: PeerAddress): void;
+  /** True while the peer is starting or running (not quitting or stopped). */
+  isLive(): boolean;
+}

@@ -1,0 +1,202 @@
+import type net from 'node:net';
+import type { NeighbourInfo, PeerAddress } from '../../../shared/types.js';
+import { addressKey, formatAddress, normalizeHost } from '../address.js';
+import type { PeerComponents, PeerSelf } from '../components.js';
+import type { PeerTuning } from '../tuning.js';
+import { connectTcp, readHandshake, sendHello, V2Connection, type Hello } from '../v2/connection.js';
+import { FrameDecoder } from '../v2/frame.js';
+import type { V2Message } from '../v2/messages.js';
+
+/** One neighbour link and the counters its duplicate rule needs. */
+export interface Neighbour {
+  conn: V2Connection;
+  /** The neighbour's listening address. */
+  address: PeerAddress;
+  duplicates: number;
+  messages: number;
+}
+
+/** What the neighbour set tells the rest of the peer. */
+export interface NeighbourHooks {
+  message(n: Neighbour, m: V2Message): void;
+  /** A link closed (after it left the set). */
+  closed(n: Neighbour): void;
+  /** The set or the known-peer list changed. */
+  changed(): void;
+}
+
+type Components = Pick<PeerComponents, 'hostCache' | 'clock' | 'log' | 'stats' | 'events'>;
+
+/**
+ * The neighbour links: dial known peers up to the cap (with backoff), accept
+ * inbound links within their caps, and keep one link per remote peer.
+ */
+export class Neighbours {
+  private readonly byId = new Map<string, Neighbour>();
+  private readonly dialing = new Set<string>();
+  private readonly backoff = new Map<string, { until: number; delay: number }>();
+
+  constructor(
+    private readonly c: Components,
+    private readonly self: PeerSelf,
+    private readonly tuning: Pick<PeerTuning, 'connection' | 'handshakeTimeoutMs' | 'maxInboundNeighbours' | 'maxInboundNeighboursPerIp'>,
+    private readonly cap: () => number,
+    private readonly hooks: NeighbourHooks,
+  ) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  all(): Neighbour[] {
+    return [...this.byId.values()];
+  }
+
+  info(): NeighbourInfo[] {
+    return this.all().map((n) => ({ ...n.address, peerId: n.conn.remote.peerId, direction: n.conn.direction, since: n.conn.since }));
+  }
+
+  isConnected(a: PeerAddress): boolean {
+    const k = addressKey(a);
+    for (const n of this.byId.values()) if (addressKey(n.address) === k) return true;
+    return false;
+  }
+
+  /** Forget the backoff for one address (the user added it), or for all (RESET). */
+  clearBackoff(a?: PeerAddress): void {
+    if (a) this.backoff.delete(addressKey(a));
+    else this.backoff.clear();
+  }
+
+  /** Keep outbound neighbour links to known peers up to the cap. Returns the dials begun. */
+  maintain(): Promise<void>[] {
+    const dials: Promise<void>[] = [];
+    if (!this.self.isLive()) return dials;
+    const outbound = this.all().filter((n) => n.conn.direction === 'out').length;
+    let room = this.cap() - outbound - this.dialing.size;
+    const now = this.c.clock.now();
+    for (const p of this.c.hostCache.list()) {
+      if (room <= 0) break;
+      const key = addressKey(p);
+      if (p.protocol === 'v1' || this.dialing.has(key) || this.isConnected(p) || this.self.isSelf(p)) continue;
+      const b = this.backoff.get(key);
+      if (b && b.until > now) continue;
+      room--;
+      dials.push(this.dial(p));
+    }
+    return dials;
+  }
+
+  /** Close every link (the peer is quitting). */
+  closeAll(reason: string): void {
+    for (const n of this.byId.values()) n.conn.close(reason);
+  }
+
+  /** An inbound neighbour hello: admit it within the caps. */
+  accept(socket: net.Socket, decoder: FrameDecoder, hello: Hello): void {
+    const ip = normalizeHost(socket.remoteAddress ?? '');
+    const inbound = this.all().filter((n) => n.conn.direction === 'in');
+    const conn = new V2Connection(socket, decoder, hello, 'in', this.tuning.connection);
+    if (inbound.length >= this.tuning.maxInboundNeighbours) return this.refuse(conn, 'inbound neighbour limit');
+    if (inbound.filter((n) => n.conn.remoteHost === ip).length >= this.tuning.maxInboundNeighboursPerIp)
+      return this.refuse(conn, 'per-IP neighbour limit');
+    this.add(conn, { host: ip, port: hello.port });
+  }
+
+  private refuse(conn: V2Connection, reason: string): void {
+    this.c.stats.drop(reason);
+    this.c.log.warn(`refused neighbour ${conn.remoteHost}: ${reason}`);
+    conn.close(reason);
+  }
+
+  private async dial(p: PeerAddress): Promise<void> {
+    const key = addressKey(p);
+    this.dialing.add(key);
+    try {
+      const socket = await connectTcp(p.host, p.port, this.tuning.handshakeTimeoutMs);
+      const decoder = new FrameDecoder(this.tuning.connection.maxFrame);
+      sendHello(socket, this.self.hello('neighbour'));
+      let remote: Hello | 'v1';
+      try {
+        remote = await readHandshake(socket, decoder, this.tuning.handshakeTimeoutMs);
+      } catch (e) {
+        socket.destroy();
+        throw e;
+      }
+      if (remote === 'v1') {
+        socket.destroy();
+        this.c.hostCache.setProtocol(p, 'v1');
+        this.c.log.info(`${formatAddress(p)} speaks v1 (seed peer)`);
+        this.hooks.changed();
+        return;
+      }
+      this.c.hostCache.setProtocol(p, 'v2');
+      this.backoff.delete(key);
+      this.add(new V2Connection(socket, decoder, remote, 'out', this.tuning.connection), { host: p.host, port: p.port });
+    } catch (e) {
+      const prev = this.backoff.get(key)?.delay ?? 500;
+      const delay = Math.min(prev * 2, 60_000);
+      this.backoff.set(key, { until: this.c.clock.now() + delay, delay });
+      this.c.log.info(`cannot reach ${formatAddress(p)}: ${(e as Error).message}`);
+    } finally {
+      this.dialing.delete(key);
+    }
+  }
+
+  private add(conn: V2Connection, address: PeerAddress): void {
+    const remoteId = conn.remote.peerId;
+    if (remoteId === this.self.id()) {
+      this.self.markSelf(address);
+      conn.close('connected to self', false);
+      return;
+    }
+    if (!this.keepNew(conn, remoteId)) {
+      conn.close('duplicate connection', false);
+      return;
+    }
+    const n: Neighbour = { conn, address, duplicates: 0, messages: 0 };
+    this.byId.set(remoteId, n);
+    conn.events.on('message', (m) => this.hooks.message(n, m));
+    conn.events.on('dropped', ({ type, reason }) => this.c.stats.drop(`${reason} (${type})`));
+    conn.events.once('close', ({ reason }) => this.onClose(n, reason));
+    this.c.log.info(`neighbour ${formatAddress(address)} connected (${conn.direction})`);
+    this.hooks.changed();
+  }
+
+  /**
+   * Both sides may dial each other at once: keep the link opened by the smaller
+   * id, on both sides alike. Returns false if the new link should go.
+   */
+  private keepNew(conn: V2Connection, remoteId: string): boolean {
+    const existing = this.byId.get(remoteId);
+    if (!existing) return true;
+    const initiator = (c: V2Connection) => (c.direction === 'out' ? this.self.id() : remoteId);
+    const keeper = this.self.id() < remoteId ? this.self.id() : remoteId;
+    if (initiator(existing.conn) === keeper || initiator(conn) !== keeper) return false;
+    existing.conn.events.emit('close', { reason: 'replaced' });
+    existing.conn.close('duplicate connection', false);
+    return true;
+  }
+
+  private onClose(n: Neighbour, reason: string): void {
+    const live = this.self.isLive();
+    const remoteId = n.conn.remote.peerId;
+    // Counted by kind (the text before any detail), so STATS stays a short list.
+    if (reason !== 'replaced' && live) this.c.stats.drop(`neighbour closed: ${reason.split(/[:(]/)[0]!.trim()}`);
+    if (this.byId.get(remoteId) === n) this.byId.delete(remoteId);
+    this.hooks.closed(n);
+    if (reason === 'replaced') return;
+    if (live) this.c.log.info(`neighbour ${formatAddress(n.address)} left: ${reason}`);
+    const known = this.c.hostCache.get(n.address);
+    this.c.events.emit('peer:lost', {
+      host: n.address.host,
+      port: n.address.port,
+      protocol: 'v2',
+      source: known?.source ?? 'discovered',
+      connected: false,
+    });
+    this.hooks.changed();
+    // A lost neighbour may be replaced by another known peer.
+    if (live) setTimeout(() => this.maintain(), 50).unref();
+  }
+}

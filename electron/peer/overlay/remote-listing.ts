@@ -1,0 +1,63 @@
+import type net from 'node:net';
+import type { PeerAddress, RemoteListing } from '../../../shared/types.js';
+import type { PeerComponents, PeerSelf } from '../components.js';
+import { listV1 } from '../v1/client.js';
+import { connectTcp, readHandshake, sendHello } from '../v2/connection.js';
+import { encodeFrame, FrameDecoder } from '../v2/frame.js';
+import type { FileRef } from '../v2/messages.js';
+
+type Components = Pick<PeerComponents, 'hostCache' | 'stats'>;
+
+/** A remote peer's shared files, whatever protocol it speaks (v2 `list`, else v1 `LISTR`). */
+export async function listRemote(c: Components, self: PeerSelf, addr: PeerAddress, timeoutMs: number): Promise<RemoteListing> {
+  const peer = { host: addr.host, port: addr.port };
+  if (c.hostCache.get(peer)?.protocol !== 'v1') {
+    const socket = await connectTcp(addr.host, addr.port, timeoutMs);
+    try {
+      const decoder = new FrameDecoder();
+      sendHello(socket, self.hello('query'));
+      const remote = await readHandshake(socket, decoder, timeoutMs);
+      if (remote !== 'v1') {
+        c.hostCache.setProtocol(peer, 'v2');
+        socket.write(encodeFrame({ t: 'list' }));
+        c.stats.out('list');
+        const files = await readListing(socket, decoder);
+        return { peer, protocol: 'v2', files };
+      }
+      c.hostCache.setProtocol(peer, 'v1');
+    } finally {
+      socket.destroy();
+    }
+  }
+  return { peer, protocol: 'v1', files: await listV1(addr.host, addr.port, timeoutMs) };
+}
+
+function readListing(socket: net.Socket, decoder: FrameDecoder): Promise<FileRef[]> {
+  return new Promise((resolve, reject) => {
+    const files: FileRef[] = [];
+    const timer = setTimeout(() => fail(new Error('timed out waiting for the listing')), 10_000);
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(e);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const m of decoder.push(chunk)) {
+          if (m.t === 'list-result') {
+            files.push(...m.files);
+            if (!m.more) {
+              clearTimeout(timer);
+              resolve(files);
+              return;
+            }
+          } else if (m.t === 'error') return fail(new Error(m.message));
+        }
+      } catch (e) {
+        fail(e as Error);
+      }
+    });
+    socket.on('close', () => fail(new Error('connection closed before the listing ended')));
+    socket.resume();
+  });
+}

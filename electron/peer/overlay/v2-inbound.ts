@@ -1,0 +1,104 @@
+import type net from 'node:net';
+import type { PeerComponents, PeerSelf } from '../components.js';
+import type { PeerTuning } from '../tuning.js';
+import type { Hello } from '../v2/connection.js';
+import { encodeFrame, FrameDecoder } from '../v2/frame.js';
+import { MAGIC, PROTOCOL_VERSION, type V2Message } from '../v2/messages.js';
+
+type Components = Pick<PeerComponents, 'library' | 'transfers' | 'log' | 'stats'>;
+
+const LISTING_PAGE = 200;
+
+/** Read the next frame from a paused socket, within a time limit. */
+export function nextFrame(socket: net.Socket, decoder: FrameDecoder, timeoutMs: number): Promise<V2Message> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(() => reject(new Error('timed out waiting for a frame'))), timeoutMs);
+    const done = (fn: () => void) => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.pause();
+      fn();
+    };
+    const onData = (c: Buffer) => {
+      try {
+        decoder.append(c);
+        const m = decoder.next();
+        if (m) done(() => resolve(m));
+      } catch (e) {
+        done(() => reject(e));
+      }
+    };
+    const onClose = () => done(() => reject(new Error('connection closed')));
+    socket.on('data', onData);
+    socket.on('close', onClose);
+    socket.resume();
+  });
+}
+
+/**
+ * An inbound v2 connection after the magic: read the hello, answer with ours,
+ * and hand the connection to the part its role names (neighbour, transfer, listing).
+ */
+export class V2Inbound {
+  constructor(
+    private readonly c: Components,
+    private readonly self: PeerSelf,
+    private readonly tuning: Pick<PeerTuning, 'connection' | 'handshakeTimeoutMs'>,
+    private readonly neighbour: (socket: net.Socket, decoder: FrameDecoder, hello: Hello) => void,
+  ) {}
+
+  async accept(socket: net.Socket, rest: Buffer): Promise<void> {
+    const decoder = new FrameDecoder(this.tuning.connection.maxFrame);
+    decoder.append(rest);
+    let hello: V2Message | undefined;
+    try {
+      hello = decoder.next() ?? (await nextFrame(socket, decoder, this.tuning.handshakeTimeoutMs));
+    } catch (e) {
+      this.c.stats.drop('bad handshake');
+      this.c.log.warn(`dropped connection from ${socket.remoteAddress}: ${(e as Error).message}`);
+      socket.destroy();
+      return;
+    }
+    if (hello.t !== 'hello') {
+      this.c.stats.drop('bad handshake');
+      socket.destroy();
+      return;
+    }
+    this.c.stats.in('hello');
+    if (hello.v < PROTOCOL_VERSION) {
+      socket.destroy();
+      return;
+    }
+    socket.write(Buffer.concat([MAGIC, encodeFrame(this.self.hello(hello.role))]));
+    if (hello.role === 'neighbour') return this.neighbour(socket, decoder, hello);
+    await this.serveRequest(socket, decoder, hello);
+  }
+
+  /** A transfer or listing connection: one request. */
+  private async serveRequest(socket: net.Socket, decoder: FrameDecoder, hello: Hello): Promise<void> {
+    try {
+      const req = decoder.next() ?? (await nextFrame(socket, decoder, this.tuning.handshakeTimeoutMs));
+      this.c.stats.in(req.t);
+      if (hello.role === 'transfer' && (req.t === 'get' || req.t === 'pieces'))
+        return await this.c.transfers!.serveTransfer(socket, decoder, req, hello);
+      if (hello.role === 'query' && req.t === 'list') return this.serveListing(socket);
+      socket.end(encodeFrame({ t: 'error', code: 'bad-request', message: `unexpected ${req.t} on a ${hello.role} connection` }));
+    } catch (e) {
+      this.c.stats.drop('bad request');
+      socket.destroy();
+      this.c.log.warn(`bad request from ${socket.remoteAddress}: ${(e as Error).message}`);
+    }
+  }
+
+  private serveListing(socket: net.Socket): void {
+    const files = this.c.library().list();
+    const frames: Buffer[] = [];
+    for (let i = 0; i < files.length || i === 0; i += LISTING_PAGE) {
+      const page = files.slice(i, i + LISTING_PAGE).map((f) => ({ name: f.name, size: f.size, type: f.type, sha256: f.sha256 }));
+      frames.push(encodeFrame({ t: 'list-result', files: page, more: i + LISTING_PAGE < files.length }));
+      this.c.stats.out('list-result');
+    }
+    socket.end(Buffer.concat(frames));
+  }
+}

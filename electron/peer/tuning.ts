@@ -1,0 +1,34 @@
+import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './listener.js';
+import { DEFAULT_LIMITS, type ConnectionLimits } from './v2/connection.js';
+
+/** Tunables that tests and benchmarks change; defaults suit real use. */
+export interface PeerTuning {
+  connection: ConnectionLimits;
+  listener: ListenerLimits;
+  /** How often the peer tops up its neighbour connections. */
+  dialIntervalMs: number;
+  /** Neighbour connections accepted from others (on top of our own outbound cap). */
+  maxInboundNeighbours: number;
+  maxInboundNeighboursPerIp: number;
+  /** Duplicate table bounds. */
+  seenEntries: number;
+  seenTtlMs: number;
+  /** How long a search or discovery accepts v1 results. */
+  v1ResultWindowMs: number;
+  /** Connect-backs per target address: per second, burst. */
+  connectBackRate: [number, number];
+  handshakeTimeoutMs: number;
+}
+
+export const DEFAULT_TUNING: PeerTuning = {
+  connection: DEFAULT_LIMITS,
+  listener: DEFAULT_LISTENER_LIMITS,
+  dialIntervalMs: 2000,
+  maxInboundNeighbours: 32,
+  maxInboundNeighboursPerIp: 16,
+  seenEntries: 100_000,
+  seenTtlMs: 10 * 60_000,
+  v1ResultWindowMs: 60_000,
+  connectBackRate: [5, 20],
+  handshakeTimeoutMs: 5000,
+};
