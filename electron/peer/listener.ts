@@ -1,5 +1,7 @@
 import net from 'node:net';
+import { normalizeHost } from './address.js';
 import type { Logger } from './logger.js';
+import { TokenBucket } from './token-bucket.js';
 import { MAGIC } from './v2/messages.js';
 
 export interface ListenerLimits {
@@ -30,8 +32,7 @@ export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
 };
 
 interface IpRecord {
-  tokens: number;
-  at: number;
+  connects: TokenBucket;
   bannedUntil: number;
   /** Bans so far; the next one lasts banBaseMs * 2^bans. */
   bans: number;
@@ -54,7 +55,11 @@ export class ConnectTracker {
     const t = this.now();
     let r = this.ips.get(ip);
     if (!r) {
-      r = { tokens: this.limits.connectBurstPerIp, at: t, bannedUntil: 0, bans: 0 };
+      r = {
+        connects: new TokenBucket(this.limits.connectsPerSecondPerIp, this.limits.connectBurstPerIp, this.now),
+        bannedUntil: 0,
+        bans: 0,
+      };
     } else {
       this.ips.delete(ip); // re-insert below: most recently seen last
       // An IP that has behaved for a long while starts over.
@@ -63,16 +68,11 @@ export class ConnectTracker {
     this.ips.set(ip, r);
     if (this.ips.size > this.maxIps) this.ips.delete(this.ips.keys().next().value!);
     if (r.bannedUntil > t) return { verdict: 'banned', until: r.bannedUntil };
-    r.tokens = Math.min(this.limits.connectBurstPerIp, r.tokens + ((t - r.at) / 1000) * this.limits.connectsPerSecondPerIp);
-    r.at = t;
-    if (r.tokens >= 1) {
-      r.tokens -= 1;
-      return { verdict: 'ok' };
-    }
+    if (r.connects.tryTake(1, t)) return { verdict: 'ok' };
     const ms = Math.min(this.limits.banMaxMs, this.limits.banBaseMs * 2 ** r.bans);
     r.bans++;
     r.bannedUntil = t + ms;
-    r.tokens = this.limits.connectBurstPerIp;
+    r.connects.reset();
     return { verdict: 'ban', ms, count: r.bans };
   }
 
@@ -143,7 +143,7 @@ export class Listener {
   }
 
   private accept(socket: net.Socket): void {
-    const ip = (socket.remoteAddress ?? '?').replace(/^::ffff:/, '');
+    const ip = normalizeHost(socket.remoteAddress ?? '?');
     const a = this.connects.attempt(ip);
     if (a.verdict === 'banned') {
       this.handlers.drop('banned IP');

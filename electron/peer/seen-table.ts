@@ -1,3 +1,5 @@
+import { TokenBucket } from './token-bucket.js';
+
 /**
  * A map bounded both in entries and in age: the duplicate table and the
  * reverse-path route table. Oldest entries go first (Map keeps insertion order).
@@ -65,20 +67,22 @@ export class BoundedTable<V> {
   }
 }
 
-/** Token bucket keyed by a string: rate-limits connect-backs per target and reconnects per IP. */
+/** A token bucket per key: rate-limits connect-backs per target and per requester. */
 export class KeyedRateLimiter {
-  private readonly buckets = new BoundedTable<{ tokens: number; at: number }>(10_000, 10 * 60_000);
+  private readonly buckets: BoundedTable<TokenBucket>;
   constructor(
     private readonly perSecond: number,
     private readonly burst: number,
-  ) {}
+    private readonly now: () => number = Date.now,
+    maxKeys = 10_000,
+  ) {
+    this.buckets = new BoundedTable(maxKeys, 10 * 60_000, now);
+  }
+
+  /** Take one token for `key`; false if its bucket is empty. */
   take(key: string): boolean {
-    const now = Date.now();
-    const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
-    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.perSecond);
-    b.at = now;
-    const ok = b.tokens >= 1;
-    if (ok) b.tokens -= 1;
+    const b = this.buckets.get(key) ?? new TokenBucket(this.perSecond, this.burst, this.now);
+    const ok = b.tryTake(1);
     this.buckets.set(key, b);
     return ok;
   }

@@ -1,4 +1,6 @@
 import net from 'node:net';
+import { normalizeHost } from '../address.js';
+import { TokenBucket } from '../token-bucket.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { encodeFrame, FrameDecoder, MAX_FRAME } from './frame.js';
 import { MAGIC, V2ProtocolError, type V2Message, type V2Of } from './messages.js';
@@ -52,8 +54,7 @@ export class V2Connection {
   private closed = false;
   private lastRecv = Date.now();
   private lastSend = Date.now();
-  private tokens: number;
-  private lastRefill = Date.now();
+  private readonly inbound: TokenBucket;
   private congestedSince = 0;
   private readonly timer: NodeJS.Timeout;
   bytesIn = 0;
@@ -66,7 +67,7 @@ export class V2Connection {
     readonly direction: 'in' | 'out',
     private readonly limits: ConnectionLimits,
   ) {
-    this.tokens = limits.messageBurst;
+    this.inbound = new TokenBucket(limits.maxMessagesPerSecond, limits.messageBurst);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -86,11 +87,11 @@ export class V2Connection {
 
   /** The address the remote side reached us on: what we advertise to it. */
   get localHost(): string {
-    return (this.socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+    return normalizeHost(this.socket.localAddress ?? '127.0.0.1');
   }
 
   get remoteHost(): string {
-    return (this.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    return normalizeHost(this.socket.remoteAddress ?? '');
   }
 
   /** Bytes waiting in this neighbour's send queue (the socket's user-space buffer). */
@@ -165,7 +166,7 @@ export class V2Connection {
     }
     for (const m of msgs) {
       if (this.closed) return;
-      if (!this.takeToken()) {
+      if (!this.inbound.tryTake(1)) {
         this.close(`rate limit: more than ${this.limits.maxMessagesPerSecond} messages/s`);
         return;
       }
@@ -176,15 +177,6 @@ export class V2Connection {
       }
       this.events.emit('message', m);
     }
-  }
-
-  private takeToken(): boolean {
-    const now = Date.now();
-    this.tokens = Math.min(this.limits.messageBurst, this.tokens + ((now - this.lastRefill) / 1000) * this.limits.maxMessagesPerSecond);
-    this.lastRefill = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
   }
 
   private onTick(): void {
