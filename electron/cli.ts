@@ -6,9 +6,9 @@ import readline from 'node:readline';
 import cliProgress from 'cli-progress';
 import { formatBytes, formatEta, formatSpeed, percent } from '../shared/format.js';
 import type { SearchHit, TransferInfo } from '../shared/types.js';
-import { CommandError, HELP_TEXT, parseCommand, type CliCommand } from './cli-commands.js';
+import { HELP_TEXT, parseCommand, type CliCommand } from './cli-commands.js';
 import { formatAddress } from './peer/address.js';
-import { consoleLogger } from './peer/logger.js';
+import { consoleLogger, printable } from './peer/logger.js';
 import { PEER_CLI_HELP, parsePeerArgs } from './peer/options.js';
 import { Peer } from './peer/peer.js';
 import { loadPeerOptions } from './peer/settings-store.js';
@@ -105,7 +105,7 @@ class TerminalPeer {
         try {
           await this.execute(parseCommand(line));
         } catch (e) {
-          this.print(e instanceof CommandError ? `error: ${e.message}` : `error: ${(e as Error).message}`);
+          this.print(`error: ${printable((e as Error).message)}`);
         }
       }
       // The end of stdin behaves as QUIT, so piped scripts finish their transfers.
@@ -130,7 +130,8 @@ class TerminalPeer {
         const r = await p.listRemote(c.peer);
         this.print(`${formatAddress(c.peer)} (${r.protocol}): ${r.files.length} file${r.files.length === 1 ? '' : 's'}`);
         if (r.files.length === 0) this.print('There is no files in the directory');
-        for (const f of r.files) this.print(formatV1Line(f) + (f.sha256 ? `\t sha256: ${f.sha256.slice(0, 16)}` : ''));
+        for (const f of r.files)
+          this.print(formatV1Line({ ...f, name: printable(f.name) }) + (f.sha256 ? `\t sha256: ${printable(f.sha256.slice(0, 16))}` : ''));
         return;
       }
       case 'SEARCH': {
@@ -144,7 +145,7 @@ class TerminalPeer {
       case 'GET': {
         const t = p.download({ name: c.name, sources: [c.peer] });
         this.watched.add(t.id);
-        return this.print(`GET ${t.name} from ${formatAddress(c.peer)} started`);
+        return this.print(`GET ${printable(t.name)} from ${formatAddress(c.peer)} started`);
       }
       case 'RESET': {
         const known = p.reset();
@@ -177,7 +178,8 @@ class TerminalPeer {
     const running = this.peer.activeTransfers();
     if (running.length) {
       this.print(`Waiting for ${running.length} transfer${running.length === 1 ? '' : 's'} to finish (type FORCEQUIT to quit now):`);
-      for (const t of running) this.print(`  ${t.direction === 'down' ? 'download' : 'upload'} ${t.name} ${percent(t.bytes, t.total)}%`);
+      for (const t of running)
+        this.print(`  ${t.direction === 'down' ? 'download' : 'upload'} ${printable(t.name)} ${percent(t.bytes, t.total)}%`);
     }
     await this.peer.quit();
     if (this.forced) return;
@@ -202,12 +204,14 @@ class TerminalPeer {
   private subscribe(): void {
     const ev = this.peer.events;
     ev.on('search:hit', (h) => this.print(formatHit(h)));
-    ev.on('peer:found', (p) => this.print(`peer: ${formatAddress(p)} (${p.protocol}${p.files !== undefined ? `, ${p.files} files` : ''})`));
+    ev.on('peer:found', (p) =>
+      this.print(`peer: ${printable(formatAddress(p))} (${p.protocol}${p.files !== undefined ? `, ${p.files} files` : ''})`),
+    );
     ev.on('transfer:progress', (t) => this.progress(t));
     ev.on('transfer:done', (t) => this.finished(t));
     ev.on('transfer:failed', (t) => this.finished(t));
     ev.on('log', (l) => {
-      if (l.level !== 'info') process.stderr.write(`${l.level}: ${l.msg}\n`);
+      if (l.level !== 'info') process.stderr.write(`${l.level}: ${printable(l.msg)}\n`);
     });
   }
 
@@ -220,11 +224,11 @@ class TerminalPeer {
       );
       let bar = this.bars.get(t.id);
       if (!bar) {
-        bar = this.multibar.create(t.total || 1, 0, { name: t.name });
+        bar = this.multibar.create(t.total || 1, 0, { name: printable(t.name) });
         this.bars.set(t.id, bar);
       }
       bar.setTotal(t.total || 1);
-      bar.update(t.bytes, { name: t.name, done: formatBytes(t.bytes), speed: formatSpeed(t.speed), eta: formatEta(t.eta) });
+      bar.update(t.bytes, { name: printable(t.name), done: formatBytes(t.bytes), speed: formatSpeed(t.speed), eta: formatEta(t.eta) });
       return;
     }
     // Plain lines when not on a terminal: at most one a second per transfer.
@@ -233,7 +237,7 @@ class TerminalPeer {
     this.lastLine.set(t.id, now);
     const where = t.state === 'queued' && t.queuePosition ? ` queued at position ${t.queuePosition}` : '';
     this.print(
-      `progress ${t.name} ${percent(t.bytes, t.total)}% ${formatBytes(t.bytes)}/${formatBytes(t.total)} ${formatSpeed(t.speed)} ETA ${formatEta(t.eta)}${where}`,
+      `progress ${printable(t.name)} ${percent(t.bytes, t.total)}% ${formatBytes(t.bytes)}/${formatBytes(t.total)} ${formatSpeed(t.speed)} ETA ${formatEta(t.eta)}${where}`,
     );
   }
 
@@ -245,9 +249,11 @@ class TerminalPeer {
       bar.stop();
     }
     if (t.state === 'done')
-      this.print(`GET ${t.name}: complete and verified (${formatBytes(t.total)}, sha256 ${t.sha256}) saved to ${t.path}`);
-    else if (t.state === 'cancelled') this.print(`GET ${t.name}: cancelled`);
-    else this.print(`GET ${t.name}: FAILED, not complete: ${t.error ?? t.state}`);
+      this.print(
+        `GET ${printable(t.name)}: complete and verified (${formatBytes(t.total)}, sha256 ${t.sha256}) saved to ${printable(t.path ?? '')}`,
+      );
+    else if (t.state === 'cancelled') this.print(`GET ${printable(t.name)}: cancelled`);
+    else this.print(`GET ${printable(t.name)}: FAILED, not complete: ${printable(t.error ?? t.state)}`);
     this.watched.delete(t.id);
   }
 
@@ -274,14 +280,17 @@ class TerminalPeer {
     this.print(`connect-backs: ${s.connectBacks}  neighbours: ${s.neighbours}  known peers: ${s.knownPeers}`);
   }
 
+  /** Every line goes through {@link printable}; fields from the network are escaped before joining, so they cannot add lines. */
   private print(text: string): void {
-    if (this.multibar) this.multibar.log(`${text}\n`);
-    else process.stdout.write(`${text}\n`);
+    const safe = text.split('\n').map(printable).join('\n');
+    if (this.multibar) this.multibar.log(`${safe}\n`);
+    else process.stdout.write(`${safe}\n`);
   }
 }
 
-function formatHit(h: SearchHit): string {
-  const details = h.size !== undefined ? ` (${formatBytes(h.size)}, ${h.type})` : '';
-  const hash = h.sha256 ? `, sha256 ${h.sha256.slice(0, 16)}` : '';
-  return `found: ${h.name}${details} at ${formatAddress(h.peer)} [${h.protocol}${hash}]`;
+/** The `found:` line of a search hit; every field from the network is escaped. */
+export function formatHit(h: SearchHit): string {
+  const details = h.size !== undefined ? ` (${formatBytes(h.size)}, ${printable(String(h.type))})` : '';
+  const hash = h.sha256 ? `, sha256 ${printable(h.sha256.slice(0, 16))}` : '';
+  return `found: ${printable(h.name)}${details} at ${printable(formatAddress(h.peer))} [${printable(String(h.protocol))}${hash}]`;
 }
