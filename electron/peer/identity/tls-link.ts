@@ -1,0 +1,197 @@
+import crypto from 'node:crypto';
+import type net from 'node:net';
+import tls from 'node:tls';
+import { formatAddress } from '../address.js';
+import type { PeerIdentity } from './identity.js';
+import { peerIdFromCertificate } from './peer-id.js';
+
+/**
+ * TLS 1.3 links between peers, authenticated both ways by peer ID.
+ *
+ * Certificates are self-signed, so no CA chain is checked
+ * (`rejectUnauthorized: false`). What authenticates the peer is TLS 1.3's
+ * CertificateVerify: the handshake only completes if the other side holds the
+ * private key of the certificate it presented. We then derive the peer ID from
+ * that certificate's public key and compare it with the ID we expect.
+ *
+ * Cipher suites: AES-GCM only, which both TLS libraries run in hardware on
+ * current CPUs. Node takes TLS 1.3 suites in its `ciphers` option (names
+ * starting `TLS_`; there is no separate `ciphersuites` option). In Node
+ * (OpenSSL) the list is enforced: a client offering only ChaCha20 gets no
+ * link (tested). In Electron's main process (BoringSSL) Node accepts the
+ * TLS 1.3 names but does nothing with them (Node's SetCipherSuites is compiled
+ * out under OPENSSL_IS_BORINGSSL, which has no API for TLS 1.3 suites):
+ * BoringSSL always offers AES-128-GCM, AES-256-GCM and ChaCha20-Poly1305,
+ * ChaCha20 first only on CPUs without AES instructions. So a Node peer always
+ * gets AES-GCM, and two Electron peers on such CPUs may get ChaCha20, which is
+ * as safe. We therefore require exactly TLS 1.3, never a particular suite.
+ * The list also names the TLS 1.2 ECDSA AES-GCM suites, never used (TLS 1.3
+ * only), so that BoringSSL is never handed an empty TLS 1.2 list.
+ */
+export const TLS_CIPHERSUITES = 'TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256';
+
+const CIPHERS = `${TLS_CIPHERSUITES}:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256`;
+
+/** TLS 1.3 and nothing else, on both ends. */
+const TLS13 = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' } as const satisfies tls.SecureContextOptions;
+
+/** Time allowed for a TLS handshake unless the caller says otherwise. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** A TLS link whose other end proved it holds the key of `remoteId`. */
+export interface SecureLink {
+  socket: tls.TLSSocket;
+  remoteId: string;
+}
+
+/** The peer at an address proved a different ID than the one we required. */
+export class PeerIdMismatchError extends Error {
+  override readonly name = 'PeerIdMismatchError';
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+    readonly address: string,
+  ) {
+    super(`expected peer ${expected} at ${address}, but it presented ${actual}`);
+  }
+}
+
+export interface SecureDialOptions {
+  /** Refuse the link unless the other end proves this ID. */
+  expectedId?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface SecureAcceptOptions {
+  expectedId?: string;
+  timeoutMs?: number;
+}
+
+const contexts = new WeakMap<PeerIdentity, tls.SecureContext>();
+
+/** One SecureContext per identity: parsing the key for every link would cost more than the handshake's own work. */
+function contextFor(identity: PeerIdentity): tls.SecureContext {
+  let ctx = contexts.get(identity);
+  if (!ctx) {
+    ctx = tls.createSecureContext({ key: identity.keyPem, cert: identity.certPem, ...TLS13, ciphers: CIPHERS });
+    contexts.set(identity, ctx);
+  }
+  return ctx;
+}
+
+/**
+ * Whether the first bytes of a connection are a TLS handshake record
+ * (content type 22, version major 3): how the one listening port tells a v2
+ * (TLS) connection from a v1 seed message. Needs at least two bytes;
+ * {@link couldBeTlsClientHello} says whether fewer could still become one.
+ */
+export function looksLikeTlsClientHello(buf: Uint8Array): boolean {
+  return buf.length >= 2 && buf[0] === 0x16 && buf[1] === 0x03;
+}
+
+/** Whether `buf` is a prefix that could still turn out to be a TLS ClientHello. */
+export function couldBeTlsClientHello(buf: Uint8Array): boolean {
+  return buf.length === 0 || (buf[0] === 0x16 && (buf.length === 1 || buf[1] === 0x03));
+}
+
+/**
+ * The peer ID proved by the other end of a finished handshake. Throws if it
+ * presented no certificate, or not TLS 1.3.
+ */
+export function authenticatedPeerId(socket: tls.TLSSocket, where: string): string {
+  if (socket.getProtocol() !== 'TLSv1.3') throw new Error(`peer at ${where} negotiated ${socket.getProtocol() ?? 'no TLS'}, not TLS 1.3`);
+  const cert = peerCertificate(socket);
+  if (!cert) throw new Error(`peer at ${where} presented no certificate`);
+  return peerIdFromCertificate(cert);
+}
+
+function peerCertificate(socket: tls.TLSSocket): crypto.X509Certificate | undefined {
+  if (typeof socket.getPeerX509Certificate === 'function') return socket.getPeerX509Certificate();
+  const raw = socket.getPeerCertificate(true)?.raw;
+  return raw ? new crypto.X509Certificate(raw) : undefined;
+}
+
+/**
+ * Dial `host:port` over TLS 1.3, present our certificate, and authenticate
+ * the other end. Rejects on timeout, abort, a failed handshake, or (with
+ * `expectedId`) a peer that proves another ID ({@link PeerIdMismatchError}).
+ */
+export function secureDial(host: string, port: number, identity: PeerIdentity, opts: SecureDialOptions = {}): Promise<SecureLink> {
+  const where = formatAddress({ host, port });
+  if (opts.signal?.aborted) return Promise.reject(new Error(`connecting to ${where}: aborted`));
+  const socket = tls.connect({
+    host,
+    port,
+    secureContext: contextFor(identity),
+    ...TLS13,
+    rejectUnauthorized: false, // self-signed by design: we authenticate the key below
+    checkServerIdentity: () => undefined,
+  });
+  socket.setNoDelay(true);
+  return settle(socket, 'secureConnect', where, opts);
+}
+
+/**
+ * Upgrade a connection the listener accepted, whose first bytes it already
+ * read (to sniff a ClientHello), into an authenticated TLS 1.3 link as the
+ * server. The bytes are put back in front of the stream before TLS reads it.
+ */
+export function secureAccept(
+  raw: net.Socket,
+  identity: PeerIdentity,
+  firstBytes: Buffer,
+  opts: SecureAcceptOptions = {},
+): Promise<SecureLink> {
+  const where = formatAddress({ host: raw.remoteAddress ?? '?', port: raw.remotePort ?? 0 });
+  raw.setNoDelay(true);
+  if (firstBytes.length > 0) raw.unshift(firstBytes);
+  // TLSSocket feeds whatever the raw socket has buffered (our unshifted bytes) to TLS first.
+  const socket = new tls.TLSSocket(raw, {
+    isServer: true,
+    secureContext: contextFor(identity),
+    requestCert: true,
+    rejectUnauthorized: false,
+  });
+  return settle(socket, 'secure', where, opts);
+}
+
+/** Wait for the handshake, then authenticate; destroy the socket on any failure. */
+function settle(socket: tls.TLSSocket, doneEvent: 'secure' | 'secureConnect', where: string, opts: SecureDialOptions): Promise<SecureLink> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  // Errors after the handshake are the caller's to handle; this keeps a late one from crashing the process meanwhile.
+  socket.on('error', () => {});
+  return new Promise<SecureLink>((resolve, reject) => {
+    const fail = (err: Error) => {
+      cleanup();
+      socket.destroy();
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new Error(`TLS handshake with ${where} timed out after ${timeoutMs} ms`)), timeoutMs);
+    const onAbort = () => fail(new Error(`connecting to ${where}: aborted`));
+    const onError = (e: Error) => fail(new Error(`TLS handshake with ${where} failed: ${e.message}`));
+    const onClose = () => fail(new Error(`TLS handshake with ${where} failed: connection closed`));
+    const onDone = () => {
+      let remoteId: string;
+      try {
+        remoteId = authenticatedPeerId(socket, where);
+      } catch (e) {
+        return fail(e as Error);
+      }
+      if (opts.expectedId && remoteId !== opts.expectedId) return fail(new PeerIdMismatchError(opts.expectedId, remoteId, where));
+      cleanup();
+      resolve({ socket, remoteId });
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      socket.off(doneEvent, onDone);
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('error', onError);
+    socket.once('close', onClose);
+    socket.once(doneEvent, onDone);
+  });
+}
