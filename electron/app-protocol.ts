@@ -44,9 +44,13 @@ export function appProtocolHandler(rendererDir: string): (req: Request) => Promi
 
 /**
  * The handler of `mactella-media://local/NAME`: previews of files in the
- * peer's index, and nothing else (`mediaPath` knows only indexed files).
+ * peer's index, and nothing else (`mediaPath` knows only indexed files),
+ * still plain files inside `sharedRoot()` when they are opened.
  */
-export function mediaProtocolHandler(mediaPath: (name: string) => string | undefined): (req: Request) => Promise<Response> {
+export function mediaProtocolHandler(
+  mediaPath: (name: string) => string | undefined,
+  sharedRoot: () => string,
+): (req: Request) => Promise<Response> {
   return async (req) => {
     const url = new URL(req.url);
     if (req.method !== 'GET' || url.host !== 'local') return notFound();
@@ -59,7 +63,8 @@ export function mediaProtocolHandler(mediaPath: (name: string) => string | undef
     const file = mediaPath(name);
     if (!file) return notFound();
     try {
-      const m = await mediaResponse(file, req.headers.get('range'));
+      const m = await mediaResponse(file, sharedRoot(), req.headers.get('range'));
+      if (m.status === 404) return notFound();
       const body = m.body ? (Readable.toWeb(m.body) as ReadableStream<Uint8Array>) : null;
       return new Response(body, { status: m.status, headers: m.headers });
     } catch {

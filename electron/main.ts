@@ -270,7 +270,10 @@ app.whenReady().then(async () => {
   const p = peer;
   protocol.handle(
     MEDIA_SCHEME,
-    mediaProtocolHandler((name) => p.mediaPath(name)),
+    mediaProtocolHandler(
+      (name) => p.mediaPath(name),
+      () => p.settings().sharedDir,
+    ),
   );
   registry = new IpcRegistry({
     ipcMain,

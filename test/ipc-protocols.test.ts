@@ -56,7 +56,10 @@ describe('mactella-app:// (the renderer files)', () => {
 });
 
 describe('mactella-media:// (previews of indexed files)', () => {
-  const handler = mediaProtocolHandler((name) => (name === 'music/song.mp3' ? media : undefined));
+  const handler = mediaProtocolHandler(
+    (name) => (name === 'music/song.mp3' ? media : undefined),
+    () => dir,
+  );
   const get = (url: string, headers: Record<string, string> = {}) => handler(new Request(url, { headers }));
 
   it('serves an indexed file, whole or by range', async () => {

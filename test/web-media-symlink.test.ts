@@ -1,0 +1,127 @@
+/**
+ * Audit finding 9: /media (web host) and mactella-media:// (Electron) followed
+ * a symlink put in place of an indexed file after indexing, where v1 and v2
+ * refused it. Both now check lstat + real path like v1/v2 and open with O_NOFOLLOW.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { EventPayloads } from '../shared/contract.js';
+import { mediaProtocolHandler } from '../electron/app-protocol.js';
+import { createOperations } from '../electron/peer/operations.js';
+import type { Peer } from '../electron/peer/peer.js';
+import { TypedEmitter } from '../electron/peer/typed-emitter.js';
+import { startWebHost, type WebHost } from '../electron/web-host/server.js';
+
+const TOKEN = 'symlink-test-token-0123456789';
+const SECRET = 'outside-secret-data';
+let dir: string;
+let share: string;
+let host: WebHost;
+
+/** The index as it was at indexing time: two plain files in the shared folder. */
+const indexed: Record<string, string> = {};
+const mediaPath = (name: string) => indexed[name];
+
+function get(p: string): Promise<{ status: number; body: string }> {
+  const port = host.address.port;
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: p, headers: { Host: `127.0.0.1:${port}` }, timeout: 5000 }, (res) => {
+        let body = '';
+        res.setEncoding('latin1');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+const electronGet = async (name: string) => {
+  const r = await mediaProtocolHandler(mediaPath, () => share)(new Request(`mactella-media://local/${encodeURIComponent(name)}`));
+  return { status: r.status, body: await r.text() };
+};
+
+beforeAll(async () => {
+  dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mactella-symlink-'));
+  share = path.join(dir, 'share');
+  const web = path.join(dir, 'web');
+  await fs.promises.mkdir(web, { recursive: true });
+  await fs.promises.writeFile(path.join(web, 'index.html'), '<!doctype html>');
+  await fs.promises.writeFile(path.join(dir, 'secret.mp3'), SECRET);
+  await fs.promises.mkdir(path.join(dir, 'outside-album'));
+  await fs.promises.writeFile(path.join(dir, 'outside-album', 'track.mp3'), SECRET);
+  const peer = {
+    events: new TypedEmitter<EventPayloads>(),
+    mediaPath,
+    settings: () => ({ sharedDir: share }),
+    importStream: async () => '',
+  };
+  host = await startWebHost({
+    peer,
+    operations: createOperations(peer as unknown as Peer),
+    webRoot: web,
+    host: '127.0.0.1',
+    port: 0,
+    token: TOKEN,
+    log: { info() {}, warn() {}, error() {} },
+  });
+});
+
+beforeEach(async () => {
+  await fs.promises.rm(share, { recursive: true, force: true });
+  await fs.promises.mkdir(path.join(share, 'album'), { recursive: true });
+  await fs.promises.writeFile(path.join(share, 'song.mp3'), 'song-data');
+  await fs.promises.writeFile(path.join(share, 'album', 'track.mp3'), 'track-data');
+  indexed['song.mp3'] = path.join(share, 'song.mp3');
+  indexed['album/track.mp3'] = path.join(share, 'album', 'track.mp3');
+});
+
+afterAll(async () => {
+  await host?.close();
+  await fs.promises.rm(dir, { recursive: true, force: true });
+});
+
+describe('finding 9: a symlink swapped in after indexing', () => {
+  it('serves the indexed files while they are plain files', async () => {
+    expect(await get(`/media/song.mp3?token=${TOKEN}`)).toEqual({ status: 200, body: 'song-data' });
+    expect(await electronGet('album/track.mp3')).toEqual({ status: 200, body: 'track-data' });
+  });
+
+  it('refuses a file replaced by a symlink to a file outside the share (web host and Electron)', async () => {
+    await fs.promises.rm(indexed['song.mp3']!);
+    await fs.promises.symlink(path.join(dir, 'secret.mp3'), indexed['song.mp3']!);
+    const web = await get(`/media/song.mp3?token=${TOKEN}`);
+    expect(web.status).toBe(404);
+    expect(web.body).not.toContain(SECRET);
+    const el = await electronGet('song.mp3');
+    expect(el.status).toBe(404);
+    expect(el.body).not.toContain(SECRET);
+  });
+
+  it('refuses a folder replaced by a symlink to a folder outside the share', async () => {
+    await fs.promises.rm(path.join(share, 'album'), { recursive: true });
+    await fs.promises.symlink(path.join(dir, 'outside-album'), path.join(share, 'album'));
+    const web = await get(`/media/${encodeURIComponent('album/track.mp3')}?token=${TOKEN}`);
+    expect(web.status).toBe(404);
+    expect(web.body).not.toContain(SECRET);
+    const el = await electronGet('album/track.mp3');
+    expect(el.status).toBe(404);
+    expect(el.body).not.toContain(SECRET);
+  });
+
+  it('refuses even a symlink that stays inside the share, as v1 and v2 do', async () => {
+    await fs.promises.rm(indexed['song.mp3']!);
+    await fs.promises.symlink(indexed['album/track.mp3']!, indexed['song.mp3']!);
+    expect((await get(`/media/song.mp3?token=${TOKEN}`)).status).toBe(404);
+    expect((await electronGet('song.mp3')).status).toBe(404);
+  });
+
+  it('a file that vanished is simply not found, not an error', async () => {
+    await fs.promises.rm(indexed['song.mp3']!);
+    expect((await get(`/media/song.mp3?token=${TOKEN}`)).status).toBe(404);
+    expect((await electronGet('song.mp3')).status).toBe(404);
+  });
+});
