@@ -44,8 +44,10 @@ describe('pause, resume and cancel', () => {
     const t = down.peer.download({ name: 'movie.mp4', sha256, sources: [source] });
     await waitFor('1 MiB', () => get(down, t.id).bytes >= MiB);
     expect(down.peer.pauseTransfer(t.id).state).toBe('paused');
+    // Once the paused run has ended, no byte more arrives over a few publishing passes.
+    await down.peer.transfers.settled(t.id);
     const at = get(down, t.id).bytes;
-    await new Promise((r) => setTimeout(r, 400));
+    await down.peer.transfers.publisher.ticks(3);
     expect(get(down, t.id).bytes).toBe(at);
     expect(get(down, t.id).state).toBe('paused');
     expect(fs.existsSync(path.join(down.downloads, 'movie.mp4.part'))).toBe(true);
@@ -68,7 +70,8 @@ describe('pause, resume and cancel', () => {
     expect(fs.existsSync(path.join(down.downloads, 'movie.mp4.part'))).toBe(true);
     expect(down.peer.cancelTransfer(t.id).state).toBe('cancelled');
     await waitFor('the .part to go', () => fs.readdirSync(down.downloads).length === 0);
-    await new Promise((r) => setTimeout(r, 300));
+    // The cancelled run and its cleanup are over: nothing comes back.
+    await down.peer.transfers.settled(t.id);
     expect(fs.readdirSync(down.downloads)).toEqual([]);
     expect(get(down, t.id).state).toBe('cancelled');
   });

@@ -7,8 +7,6 @@ import { cleanupAfterEach } from './helpers/cleanup.js';
 const MiB = 1 << 20;
 const { peers } = cleanupAfterEach();
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('progress events', () => {
   it('are throttled, sent only on change, and carry bytes, total, speed, ETA and sources', async () => {
     const root = tempDir();
@@ -30,9 +28,10 @@ describe('progress events', () => {
     // Paused, nothing changes: one event for the pause, then silence.
     await waitFor('a third of the file', () => (down.peer.transfersList().find((x) => x.id === id)?.bytes ?? 0) > size / 3);
     down.peer.pauseTransfer(id);
-    await sleep(100);
+    // Once the paused run has ended, nothing may arrive: five publishing passes (over a second) stay silent.
+    await down.peer.transfers.settled(id);
     const atPause = events.length;
-    await sleep(1200);
+    await down.peer.transfers.publisher.ticks(5);
     expect(events.length).toBe(atPause);
     expect(events.at(-1)!.t.state).toBe('paused');
     down.peer.resumeTransfer(id);

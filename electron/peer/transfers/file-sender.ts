@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type net from 'node:net';
-import { sleep } from './rate-limiter.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface SendOptions {
   /** Bytes per read and socket write. */

@@ -1,0 +1,103 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import type net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PeerAddress } from '../../../shared/types.js';
+import { V1GetHeaderParser, listV1 } from '../v1/client.js';
+import { connectTcp } from '../v2/connection.js';
+import type { Download } from './download.js';
+import { diskError, TransferError } from './source-conn.js';
+import { SocketReader } from './socket-reader.js';
+
+/** What a seed-peer GET needs from the download side. */
+export interface V1FetchContext {
+  connectTimeoutMs?: number;
+  /** Milliseconds to wait after receiving `n` bytes for download `d` (bandwidth limits). */
+  throttle: (d: Download, n: number) => number;
+  onBytes: (n: number) => void;
+  /** The size is known: persist it before data arrives. */
+  saveState: (d: Download) => Promise<void>;
+}
+
+/** A whole-file GET from a seed peer (no ranges: a resume starts over). */
+export async function fetchV1(ctx: V1FetchContext, d: Download, source: PeerAddress, signal: AbortSignal): Promise<void> {
+  let expected = d.info.total || undefined;
+  if (expected === undefined) {
+    const listing = await listV1(source.host, source.port).catch(() => []);
+    expected = listing.find((f) => f.name === d.info.name)?.size;
+  }
+  const socket = await connectTcp(source.host, source.port, ctx.connectTimeoutMs ?? 5000, signal);
+  const onAbort = () => socket.destroy();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    socket.write(`GET,${d.info.name},${source.host},${source.port}`);
+    const parser = new V1GetHeaderParser(expected);
+    const rest = await readSizeHeader(socket, parser);
+    d.info.total = parser.size!;
+    d.info.bytes = 0;
+    await ctx.saveState(d);
+    await receiveV1(ctx, d, socket, rest, parser.size!);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    socket.destroy();
+  }
+}
+
+/** Read until the seed's size header is parsed; resolves with the data after it. */
+function readSizeHeader(socket: net.Socket, parser: V1GetHeaderParser): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const onData = (c: Buffer) => {
+      const r = parser.push(c);
+      if (parser.error) return done(() => reject(new TransferError(parser.error)));
+      if (parser.size !== undefined) {
+        socket.pause();
+        done(() => resolve(r ?? Buffer.alloc(0)));
+      }
+    };
+    const onClose = () => done(() => reject(new TransferError('source closed before sending the size')));
+    const done = (fn: () => void) => {
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      fn();
+    };
+    socket.on('data', onData);
+    socket.on('close', onClose);
+  });
+}
+
+/** Stream a seed peer's whole file into the `.part` from offset 0, with back-pressure and limits. */
+async function receiveV1(ctx: V1FetchContext, d: Download, socket: net.Socket, first: Buffer, length: number): Promise<void> {
+  const hash = crypto.createHash('sha256');
+  await d.whole?.close();
+  d.whole = undefined;
+  if (d.pieces) d.pieces.have.clear();
+  const reader = new SocketReader(socket, first);
+  const fh = await fs.promises.open(d.partPath!, 'w');
+  try {
+    let got = 0;
+    let pending: Promise<unknown> | undefined;
+    while (got < length) {
+      const c = await reader.read(length - got, 30_000);
+      if (!c) throw new TransferError(`source went away after ${got} of ${length} bytes`);
+      const at = got;
+      got += c.length;
+      hash.update(c);
+      ctx.onBytes(c.length);
+      await pending;
+      pending = fh.write(c, 0, c.length, at).then(
+        () => (d.info.bytes = at + c.length),
+        (e: NodeJS.ErrnoException) => {
+          throw diskError(e);
+        },
+      );
+      pending.catch(() => {});
+      const wait = ctx.throttle(d, c.length);
+      if (wait > 0) await sleep(wait);
+    }
+    await pending;
+    const digest = hash.digest('hex');
+    d.whole = { digest: () => Promise.resolve(digest), close: () => {} };
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,90 @@
+import type { PeerAddress } from '../../../shared/types.js';
+import { connectTcp, readHandshake, sendHello, type Hello } from '../v2/connection.js';
+import { encodeFrame, FrameDecoder } from '../v2/frame.js';
+import type { V2Message } from '../v2/messages.js';
+import { pieceCount, TRANSFER_MAX_FRAME } from './pieces.js';
+import { TransferError, type SourceConn } from './source-conn.js';
+import { SocketReader } from './socket-reader.js';
+
+/** What opening a transfer connection needs from the peer. */
+export interface SourceDialer {
+  hello: () => Hello;
+  setProtocol: (a: PeerAddress, v: 'v1' | 'v2') => void;
+  connectTimeoutMs?: number;
+}
+
+/** Open a v2 transfer connection; 'v1' if the peer turned out to be a seed peer. */
+export async function openSource(dialer: SourceDialer, source: PeerAddress, signal: AbortSignal): Promise<SourceConn | 'v1'> {
+  const timeout = dialer.connectTimeoutMs ?? 5000;
+  const socket = await connectTcp(source.host, source.port, timeout, signal);
+  socket.on('error', () => {});
+  const onAbort = () => socket.destroy();
+  signal.addEventListener('abort', onAbort, { once: true });
+  socket.once('close', () => signal.removeEventListener('abort', onAbort));
+  try {
+    const decoder = new FrameDecoder(TRANSFER_MAX_FRAME);
+    sendHello(socket, dialer.hello());
+    const remote = await readHandshake(socket, decoder, timeout);
+    if (remote === 'v1') {
+      dialer.setProtocol(source, 'v1');
+      socket.destroy();
+      return 'v1';
+    }
+    dialer.setProtocol(source, 'v2');
+    return { source, socket, decoder, reader: new SocketReader(socket, decoder.takeRest()) };
+  } catch (e) {
+    socket.destroy();
+    throw e;
+  }
+}
+
+/** Send a request and wait for its answer; `queued` frames on the way report the queue position. */
+export async function request(c: SourceConn, msg: V2Message, onQueued?: (position: number) => void): Promise<V2Message> {
+  c.socket.write(encodeFrame(msg));
+  for (;;) {
+    const m = await c.reader.frame(c.decoder, 30_000);
+    if (!m) throw new TransferError('source closed the connection');
+    if (m.t === 'queued' && onQueued) {
+      onQueued(m.position);
+      continue;
+    }
+    if (m.t === 'error') throw new TransferError(m.message);
+    return m;
+  }
+}
+
+/** A file's identity as a source announces it. */
+export interface SourceHead {
+  name: string;
+  size: number;
+  sha256: string;
+}
+
+/** Ask a source for a file (by hash, or by name) without data: its size and SHA-256. */
+export async function fetchHead(
+  c: SourceConn,
+  want: { sha256?: string; name: string },
+  onQueued?: (p: number) => void,
+): Promise<SourceHead> {
+  const head = await request(
+    c,
+    { t: 'get', offset: 0, length: 0, more: true, ...(want.sha256 ? { sha256: want.sha256 } : { name: want.name }) },
+    onQueued,
+  );
+  if (head.t !== 'get-ok') throw new TransferError(`unexpected ${head.t} from source`);
+  if (want.sha256 && head.sha256 !== want.sha256) throw new TransferError('source offered different content');
+  return { name: head.name, size: head.size, sha256: head.sha256 };
+}
+
+/** The piece list of a file, checked against its head. */
+export async function fetchPieceHashes(
+  c: SourceConn,
+  head: SourceHead,
+  onQueued?: (p: number) => void,
+): Promise<{ pieceSize: number; hashes: string[] }> {
+  const list = await request(c, { t: 'pieces', sha256: head.sha256 }, onQueued);
+  if (list.t !== 'pieces-ok') throw new TransferError(`unexpected ${list.t} from source`);
+  if (list.sha256 !== head.sha256 || list.size !== head.size || list.hashes.length !== pieceCount(list.size, list.pieceSize))
+    throw new TransferError('source sent an inconsistent piece list');
+  return { pieceSize: list.pieceSize, hashes: list.hashes };
+}
