@@ -59,7 +59,8 @@ const v1Name = fc
   .map((s) => s.replace(/\0/g, '').trim())
   .filter((s) => s.length > 0);
 const ipv4 = fc.tuple(u8, u8, u8, u8).map((p) => p.join('.'));
-const v1Host = fc.oneof(ipv4, fc.constantFrom('localhost', 'peer.example', 'a-b.c'));
+// v1 hosts are literal IPs or the seed's own "localhost" (audit #2: never a name to resolve).
+const v1Host = fc.oneof(ipv4, fc.constantFrom('localhost', '::1', 'fd00::7'));
 const v1Ttl = fc.integer({ min: -5, max: 100 });
 const v1Message: fc.Arbitrary<V1Message> = fc.oneof(
   fc.constant({ kind: 'LISTR' as const }),

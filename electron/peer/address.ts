@@ -64,6 +64,43 @@ export function isBogonTarget(host: string): boolean {
   return false;
 }
 
+/**
+ * The local network a host belongs to: `loopback`, a private range (`10/8`,
+ * `172.16/12`, `192.168/16`, `100.64/10`, `fc00/7`), or undefined for a public address.
+ */
+export function localNetworkOf(host: string): string | undefined {
+  const h = normalizeHost(host);
+  if (net.isIPv4(h)) {
+    const [a, b] = h.split('.').map(Number) as [number, number];
+    if (a === 127) return 'loopback';
+    if (a === 10) return '10/8';
+    if (a === 172 && b >= 16 && b <= 31) return '172.16/12';
+    if (a === 192 && b === 168) return '192.168/16';
+    if (a === 100 && b >= 64 && b <= 127) return '100.64/10';
+    return undefined;
+  }
+  if (net.isIPv6(h)) {
+    if (h === '::1') return 'loopback';
+    if (/^f[cd]/.test(h)) return 'fc00/7';
+  }
+  return undefined;
+}
+
+/**
+ * May a v1 connect-back asked for by `requester` (the socket's remote address)
+ * go to `target`? Only a literal IP that is no bogon; a loopback target only for
+ * a requester on loopback, a private target only for a requester on that same
+ * private range (or on loopback: this machine is on its own networks).
+ */
+export function connectBackAllowed(requester: string, target: string): boolean {
+  const t = normalizeHost(target);
+  if (!net.isIP(t) || isBogonTarget(t)) return false;
+  const targetNet = localNetworkOf(t);
+  if (!targetNet) return true;
+  const requesterNet = localNetworkOf(requester);
+  return requesterNet === targetNet || requesterNet === 'loopback';
+}
+
 export function isUnspecified(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '';
 }

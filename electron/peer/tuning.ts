@@ -15,8 +15,10 @@ export interface PeerTuning {
   seenTtlMs: number;
   /** How long a search or discovery accepts v1 results. */
   v1ResultWindowMs: number;
-  /** Connect-backs per target address: per second, burst. */
+  /** Connect-backs per target host (any port): per second, burst. */
   connectBackRate: [number, number];
+  /** Connect-backs asked for by one requesting host: per second, burst. */
+  connectBackPerRequester: [number, number];
   handshakeTimeoutMs: number;
 }
 
@@ -29,6 +31,7 @@ export const DEFAULT_TUNING: PeerTuning = {
   seenEntries: 100_000,
   seenTtlMs: 10 * 60_000,
   v1ResultWindowMs: 60_000,
-  connectBackRate: [5, 20],
+  connectBackRate: [1, 5],
+  connectBackPerRequester: [2, 10],
   handshakeTimeoutMs: 5000,
 };

@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import type { PeerAddress } from '../../../shared/types.js';
-import { addressKey, formatAddress, isBogonTarget, normalizeHost } from '../address.js';
+import { addressKey, connectBackAllowed, formatAddress, isBogonTarget, normalizeHost } from '../address.js';
 import type { PeerComponents, PeerSelf } from '../components.js';
 import { BoundedTable, KeyedRateLimiter } from '../seen-table.js';
 import type { PeerTuning } from '../tuning.js';
@@ -27,20 +27,23 @@ type FloodMessage = Extract<V1Message, { kind: 'SEARCH' | 'DISCOVER' }>;
  */
 export class V1Gateway {
   private readonly seen: BoundedTable<true>;
-  private readonly connectBacks: KeyedRateLimiter;
+  /** Connect-back budgets per target host and per requesting host. */
+  private readonly perTarget: KeyedRateLimiter;
+  private readonly perRequester: KeyedRateLimiter;
   private readonly searches: BoundedTable<{ searchId: string; name: string }>;
   private discoverUntil = 0;
 
   constructor(
     private readonly c: Components,
     private readonly self: PeerSelf,
-    private readonly tuning: Pick<PeerTuning, 'v1ResultWindowMs' | 'connectBackRate' | 'handshakeTimeoutMs'>,
+    private readonly tuning: Pick<PeerTuning, 'v1ResultWindowMs' | 'connectBackRate' | 'connectBackPerRequester' | 'handshakeTimeoutMs'>,
     private readonly hooks: GatewayHooks,
   ) {
     const now = () => c.clock.now();
     this.seen = new BoundedTable(10_000, 30_000, now);
     this.searches = new BoundedTable(1000, tuning.v1ResultWindowMs, now);
-    this.connectBacks = new KeyedRateLimiter(...tuning.connectBackRate, now);
+    this.perTarget = new KeyedRateLimiter(...tuning.connectBackRate, now);
+    this.perRequester = new KeyedRateLimiter(...tuning.connectBackPerRequester, now);
   }
 
   /** Known peers that speak v1 (seed peers). */
@@ -88,7 +91,7 @@ export class V1Gateway {
       case 'SEARCH':
       case 'DISCOVER':
         socket.end();
-        return this.onFlood(msg, ourHost);
+        return this.onFlood(msg, ourHost, normalizeHost(socket.remoteAddress ?? ''));
       case 'SEAR_Result':
         socket.end();
         return this.onSearchResult(msg);
@@ -121,7 +124,7 @@ export class V1Gateway {
   }
 
   /** The seed's flooding rules, bounded: TTL capped, duplicates suppressed, connect-backs checked and rate-limited. */
-  private onFlood(msg: FloodMessage, ourHost: string): void {
+  private onFlood(msg: FloodMessage, ourHost: string, requester: string): void {
     const origin = { host: msg.originHost, port: msg.originPort };
     const key = `${msg.kind}:${msg.kind === 'SEARCH' ? msg.name : ''}:${addressKey(origin)}`;
     if (!this.seen.add(key, true)) {
@@ -132,9 +135,9 @@ export class V1Gateway {
     if (ttl <= 0) return this.c.stats.drop('ttl 0');
     const port = this.self.port();
     if (msg.kind === 'SEARCH') {
-      if (this.c.library().findExact(msg.name)) this.connectBack(origin, { kind: 'SEAR_Result', host: ourHost, port });
+      if (this.c.library().findExact(msg.name)) this.connectBack(requester, origin, { kind: 'SEAR_Result', host: ourHost, port });
     } else {
-      this.connectBack(origin, { kind: 'DISCOV_Result', host: ourHost, port });
+      this.connectBack(requester, origin, { kind: 'DISCOV_Result', host: ourHost, port });
     }
     if (ttl - 1 <= 0) return;
     const fwd: V1Message = { ...msg, ttl: ttl - 1 };
@@ -145,13 +148,16 @@ export class V1Gateway {
     }
   }
 
-  private connectBack(target: PeerAddress, msg: V1Message): void {
-    if (isBogonTarget(target.host)) return this.c.stats.drop('connect-back to bogon address');
+  /** Checked before any connect: a literal, non-bogon address the requester may name, within both budgets. */
+  private connectBack(requester: string, target: PeerAddress, msg: V1Message): void {
+    const host = normalizeHost(target.host);
+    if (isBogonTarget(host)) return this.c.stats.drop('connect-back to bogon address');
     if (this.self.isSelf(target)) return this.c.stats.drop('connect-back to self');
-    if (!this.connectBacks.take(addressKey(target))) return this.c.stats.drop('connect-back rate limit');
+    if (!connectBackAllowed(requester, host)) return this.c.stats.drop('connect-back to a network the requester is not on');
+    if (!this.perTarget.take(host) || !this.perRequester.take(requester)) return this.c.stats.drop('connect-back rate limit');
     this.c.stats.connectBacks++;
     this.c.stats.out(`v1:${msg.kind}`);
-    void this.send(target, msg);
+    void this.send({ host, port: target.port }, msg);
   }
 
   private async send(p: PeerAddress, msg: V1Message): Promise<void> {
