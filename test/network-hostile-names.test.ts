@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { FrameDecoder } from '../electron/peer/v2/frame.js';
 import { connectTcp, readHandshake, sendHello } from '../electron/peer/v2/connection.js';
 import { PROTOCOL_VERSION, type V2Message } from '../electron/peer/v2/messages.js';
@@ -170,12 +170,15 @@ describe('hostile names never leave the shared and download folders', () => {
   });
 
   it('imports (importStream and importFiles) write only inside the shared folder', async () => {
+    // A peer of its own: what it imports must not show up in the other tests' GETs and listings of `a`.
+    const own = await startPeer();
+    onTestFinished(() => own.peer.quit({ force: true }));
     for (const n of names) {
       try {
-        const rel = await a.peer.importStream(n, Readable.from([Buffer.from('imported')]), 8);
-        const full = path.resolve(a.share, rel);
-        expect(full.startsWith(a.share + path.sep), `${n} -> ${rel}`).toBe(true);
-        expect(path.dirname(full), n).toBe(a.share);
+        const rel = await own.peer.importStream(n, Readable.from([Buffer.from('imported')]), 8);
+        const full = path.resolve(own.share, rel);
+        expect(full.startsWith(own.share + path.sep), `${n} -> ${rel}`).toBe(true);
+        expect(path.dirname(full), n).toBe(own.share);
       } catch (e) {
         expect((e as Error).message.length).toBeGreaterThan(0);
       }
@@ -184,8 +187,8 @@ describe('hostile names never leave the shared and download folders', () => {
     fs.mkdirSync(weird);
     const src = path.join(weird, '..%2f..%2fimport.mp3');
     fs.writeFileSync(src, 'from the user');
-    const { imported } = await a.peer.importFiles([src, path.join(weird, '../outside/../../nope.mp3')]);
-    expect(imported.every((r) => path.resolve(a.share, r).startsWith(a.share + path.sep))).toBe(true);
+    const { imported } = await own.peer.importFiles([src, path.join(weird, '../outside/../../nope.mp3')]);
+    expect(imported.every((r) => path.resolve(own.share, r).startsWith(own.share + path.sep))).toBe(true);
   });
 
   it('a malicious v1 uploader cannot make a download land outside the download folder', async () => {
@@ -237,7 +240,9 @@ describe('hostile names never leave the shared and download folders', () => {
     }
   });
 
-  it('nothing outside the shared, download and data folders was read into a reply, written or created', () => {
+  // After every test (not once at the end, which only held when every test ran before it):
+  // nothing outside the shared, download and data folders was read into a reply, written or created.
+  afterEach(() => {
     const after = outsideSnapshot();
     expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
     for (const [p, v] of before) expect(after.get(p), p).toBe(v);
