@@ -167,21 +167,24 @@ test('settings are shown, and the UI follows a dark system theme', async () => {
 
 test.describe('the web host refuses', () => {
   const origin = () => new URL(serve.uiUrl!).origin;
-  const token = () => new URL(serve.uiUrl!).searchParams.get('token')!;
+  // The printed address carries the token in its fragment, which browsers never send.
+  const token = () => new URLSearchParams(new URL(serve.uiUrl!).hash.slice(1)).get('token')!;
+  const media = () => `${origin()}/media/${encodeURIComponent('mountain-lake.jpg')}`;
 
-  test('a request without the token', async ({ request }) => {
-    const r = await request.get(origin() + '/');
-    expect(r.status()).toBe(401);
-    expect((await request.get(origin() + '/?token=not-the-token')).status()).toBe(401);
-    expect((await request.get(`${origin()}/media/${encodeURIComponent('mountain-lake.jpg')}`)).status()).toBe(401);
-    expect((await request.get(`${origin()}/?token=${token()}`)).status()).toBe(200);
+  test('a request without the token (and no cookie is ever set)', async ({ request }) => {
+    const page = await request.get(origin() + '/');
+    expect(page.status()).toBe(200);
+    expect(page.headers()['set-cookie']).toBeUndefined();
+    expect((await request.get(media())).status()).toBe(401);
+    expect((await request.get(`${media()}?token=not-the-token`)).status()).toBe(401);
+    expect((await request.get(`${media()}?token=${token()}`)).status()).toBe(200);
   });
 
   test('a request with a foreign Origin, even with the token', async ({ request }) => {
-    const r = await request.get(`${origin()}/?token=${token()}`, { headers: { Origin: 'http://evil.example' } });
+    const r = await request.get(`${media()}?token=${token()}`, { headers: { Origin: 'http://evil.example' } });
     expect(r.status()).toBe(403);
-    const up = await request.post(`${origin()}/upload?name=x.mp3&token=${token()}`, {
-      headers: { Origin: 'http://evil.example' },
+    const up = await request.post(`${origin()}/upload?name=x.mp3`, {
+      headers: { Origin: 'http://evil.example', Authorization: `Bearer ${token()}` },
       data: Buffer.from('abc'),
     });
     expect(up.status()).toBe(403);
@@ -195,16 +198,17 @@ test.describe('the web host refuses', () => {
     const evilPage = await browser.newPage();
     try {
       await evilPage.goto(`http://127.0.0.1:${(evil.address() as AddressInfo).port}/`);
-      const wsUrl = `ws://127.0.0.1:${new URL(serve.uiUrl!).port}/ws?token=${token()}`;
+      const wsUrl = `ws://127.0.0.1:${new URL(serve.uiUrl!).port}/ws`;
+      const protocols = ['mactella', `mactella.token.${token()}`];
       const outcome = await evilPage.evaluate(
-        (url) =>
+        ([url, offered]) =>
           new Promise<string>((resolve) => {
-            const ws = new WebSocket(url);
+            const ws = new WebSocket(url as string, offered as string[]);
             ws.onopen = () => resolve('open');
             ws.onerror = () => resolve('refused');
             setTimeout(() => resolve('timeout'), 5000);
           }),
-        wsUrl,
+        [wsUrl, protocols] as const,
       );
       expect(outcome).toBe('refused');
     } finally {
@@ -212,9 +216,9 @@ test.describe('the web host refuses', () => {
       evil.close();
     }
     // The same from a non-browser client: refused for a foreign Origin, and without the token.
-    const status = (url: string, headers: Record<string, string>) =>
+    const status = (url: string, headers: Record<string, string>, protocols = ['mactella', `mactella.token.${token()}`]) =>
       new Promise<number>((resolve) => {
-        const ws = new WebSocket(url, { headers, handshakeTimeout: 5000 });
+        const ws = new WebSocket(url, protocols, { headers, handshakeTimeout: 5000 });
         ws.once('open', () => {
           ws.close();
           resolve(101);
@@ -223,8 +227,9 @@ test.describe('the web host refuses', () => {
         ws.once('error', () => resolve(-1));
       });
     const wsBase = `ws://127.0.0.1:${new URL(serve.uiUrl!).port}/ws`;
-    expect(await status(`${wsBase}?token=${token()}`, { Origin: 'http://evil.example' })).toBe(403);
-    expect(await status(wsBase, { Origin: origin() })).toBe(401);
-    expect(await status(`${wsBase}?token=${token()}`, { Origin: origin() })).toBe(101);
+    expect(await status(wsBase, { Origin: 'http://evil.example' })).toBe(403);
+    expect(await status(wsBase, { Origin: origin() }, ['mactella'])).toBe(401);
+    expect(await status(`${wsBase}?token=${token()}`, { Origin: origin() }, ['mactella'])).toBe(401);
+    expect(await status(wsBase, { Origin: origin() })).toBe(101);
   });
 });

@@ -12,11 +12,12 @@ import { createOperations } from './peer/operations.js';
 import { PEER_CLI_HELP, parsePeerArgs } from './peer/options.js';
 import { Peer } from './peer/peer.js';
 import { loadPeerOptions } from './peer/settings-store.js';
+import { lockFolders } from './web-host/folder-lock.js';
 import { newToken } from './web-host/guard.js';
 import { startWebHost, type WebHost } from './web-host/server.js';
 import { DEFAULT_MAX_UPLOAD } from './web-host/upload.js';
 
-export const SERVE_HELP = `Usage: mactella serve [peer options] [--ui-port N] [--ui-host ADDR]
+export const SERVE_HELP = `Usage: mactella serve [peer options] [--ui-port N] [--ui-host ADDR] [--allow-folder-changes]
 
 Runs the peer headless and serves the MacTella UI to a browser. Open the
 printed address (it carries the access token).
@@ -25,6 +26,9 @@ Web UI options:
   --ui-port N         web UI port (default 7878; 0 = any free port)
   --ui-host ADDR      web UI address (default 127.0.0.1; other addresses expose the UI to the network)
   --max-upload MB     largest file a browser may upload (default ${DEFAULT_MAX_UPLOAD / 1024 ** 2})
+  --allow-folder-changes
+                      let the browser change the shared and download folders
+                      (otherwise only --share and --downloads set them)
   --verbose           print the peer's log lines
 
 ${PEER_CLI_HELP}`;
@@ -33,6 +37,7 @@ const SERVE_OPTIONS = {
   'ui-port': { type: 'string' },
   'ui-host': { type: 'string' },
   'max-upload': { type: 'string' },
+  'allow-folder-changes': { type: 'boolean' },
   verbose: { type: 'boolean' },
 } as const;
 
@@ -102,7 +107,7 @@ export async function runServe(argv: string[]): Promise<void> {
   try {
     web = await startWebHost({
       peer,
-      operations: createOperations(peer),
+      operations: lockFolders(createOperations(peer), { allowFolderChanges: Boolean(parsed.values['allow-folder-changes']) }),
       webRoot: root,
       host: ui.host,
       port: ui.port,

@@ -48,9 +48,9 @@ function request(p: string, opts: { method?: string; headers?: Record<string, st
   });
 }
 
-function openWs(headers: Record<string, string>, query = `?token=${TOKEN}`): Promise<WebSocket> {
+function openWs(headers: Record<string, string>, protocols = ['mactella', `mactella.token.${TOKEN}`]): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws${query}`, { headers, handshakeTimeout: 5000 });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, protocols, { headers, handshakeTimeout: 5000 });
     ws.once('open', () => resolve(ws));
     ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
     ws.once('error', reject);
@@ -70,6 +70,7 @@ beforeAll(async () => {
   await fs.promises.writeFile(media, Buffer.from('0123456789'));
   const peer = {
     events,
+    settings: () => ({ sharedDir: dir }),
     mediaPath: (name: string) => (name === 'music/clip.mp3' ? media : undefined),
     importStream: async (name: string, body: Readable) => {
       let data = '';
@@ -98,25 +99,25 @@ afterAll(async () => {
 });
 
 describe('web host: HTTP', () => {
-  it('prints a URL with the token on the bound port', () => {
-    expect(host.url).toBe(`http://127.0.0.1:${port}/?token=${TOKEN}`);
+  it('prints a URL with the token (in its fragment) on the bound port', () => {
+    expect(host.url).toBe(`http://127.0.0.1:${port}/#token=${TOKEN}`);
   });
 
-  it('refuses requests without the token, or with a wrong one', async () => {
-    expect((await request('/')).status).toBe(401);
-    expect((await request('/assets/app.js')).status).toBe(401);
-    expect((await request('/?token=wrong')).status).toBe(401);
+  it('refuses previews and uploads without the token, or with a wrong one', async () => {
+    expect((await request('/media/music%2Fclip.mp3')).status).toBe(401);
+    expect((await request('/media/music%2Fclip.mp3?token=wrong')).status).toBe(401);
+    expect((await request('/upload?name=a.jpg', { method: 'POST', headers: { Origin: origin() }, body: 'a' })).status).toBe(401);
   });
 
-  it('serves the UI with the token, sets the cookie and a strict CSP', async () => {
-    const r = await request(`/?token=${TOKEN}`);
+  it('serves the public UI files with a strict CSP (the page then uses its token for everything else)', async () => {
+    const r = await request('/');
     expect(r.status).toBe(200);
     expect(r.body).toContain('<title>MacTella</title>');
     expect(r.headers['content-security-policy']).toMatch(/default-src 'none'.*frame-ancestors 'none'/);
-    expect(r.headers['set-cookie']?.[0]).toMatch(new RegExp(`^mactella_token_${port}=${TOKEN}; Path=/; HttpOnly; SameSite=Strict`));
-    const withCookie = await request('/assets/app.js', { headers: { Cookie: `mactella_token_${port}=${TOKEN}` } });
-    expect(withCookie.status).toBe(200);
-    expect(withCookie.headers['content-type']).toMatch(/javascript/);
+    expect(r.headers['set-cookie']).toBeUndefined();
+    const js = await request('/assets/app.js');
+    expect(js.status).toBe(200);
+    expect(js.headers['content-type']).toMatch(/javascript/);
   });
 
   it('refuses a foreign Host (DNS rebinding) and a foreign Origin even with the token', async () => {
@@ -155,7 +156,7 @@ describe('web host: HTTP', () => {
 
   it('accepts uploads from our own origin, within the size cap', async () => {
     const up = (headers: Record<string, string>, body: string) =>
-      request(`/upload?name=new.jpg&token=${TOKEN}`, { method: 'POST', headers, body });
+      request('/upload?name=new.jpg', { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, ...headers }, body });
     expect((await up({}, 'abc')).status).toBe(403);
     expect((await up({ Origin: 'http://evil.example' }, 'abc')).status).toBe(403);
     expect((await up({ Origin: origin(), 'Content-Length': '5000' }, 'x'.repeat(5000))).status).toBe(413);
@@ -163,13 +164,13 @@ describe('web host: HTTP', () => {
     expect(ok.status).toBe(200);
     expect(JSON.parse(ok.body)).toEqual({ name: 'new.jpg' });
     expect(uploads).toEqual([{ name: 'new.jpg', data: 'abc' }]);
-    expect((await request(`/upload?token=${TOKEN}`, { headers: { Origin: origin() } })).status).toBe(405);
+    expect((await request('/upload', { headers: { Origin: origin(), Authorization: `Bearer ${TOKEN}` } })).status).toBe(405);
   });
 });
 
 describe('web host: WebSocket', () => {
   it('refuses a socket without the token, from a foreign origin, or without an Origin', async () => {
-    await expect(openWs({ Origin: origin() }, '')).rejects.toThrow('HTTP 401');
+    await expect(openWs({ Origin: origin() }, ['mactella'])).rejects.toThrow('HTTP 401');
     await expect(openWs({ Origin: 'http://evil.example' })).rejects.toThrow('HTTP 403');
     await expect(openWs({})).rejects.toThrow('HTTP 403');
     await expect(openWs({ Origin: origin(), Host: `rebind.example:${port}` })).rejects.toThrow('HTTP 403');

@@ -20,24 +20,39 @@ export function tokenMatches(given: string | undefined | null, token: string): b
   return crypto.timingSafeEqual(a, b);
 }
 
-/** The cookie that carries the token after the first page load. Per port, because cookies ignore ports. */
-export function tokenCookieName(port: number): string {
-  return `mactella_token_${port}`;
+/** The WebSocket subprotocol the server answers with, and the prefix of the one that carries the token. */
+export const WS_PROTOCOL = 'mactella';
+export const WS_TOKEN_PREFIX = 'mactella.token.';
+
+/**
+ * Where a request may carry the token. No cookie anywhere: browsers send
+ * cookies to every port of a host, so any other server on 127.0.0.1 would get it.
+ * - `page`: none needed (the built UI is public; the page reads the token from its URL fragment)
+ * - `header`: `Authorization: Bearer TOKEN` (uploads)
+ * - `websocket`: the subprotocol `mactella.token.TOKEN` (a browser cannot set headers on a WebSocket)
+ * - `media`: `?token=` in the URL, or the header (an `<img>` or `<video>` cannot set headers)
+ */
+export type TokenCarrier = 'page' | 'header' | 'websocket' | 'media';
+
+function bearer(req: Pick<IncomingMessage, 'headers'>): string | undefined {
+  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  return m?.[1];
 }
 
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+/** The token a request carries in the place its kind allows, if any. */
+export function requestToken(req: Pick<IncomingMessage, 'url' | 'headers'>, carrier: TokenCarrier): string | undefined {
+  switch (carrier) {
+    case 'page':
+      return undefined;
+    case 'header':
+      return bearer(req);
+    case 'websocket': {
+      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      return offered.find((p) => p.startsWith(WS_TOKEN_PREFIX))?.slice(WS_TOKEN_PREFIX.length);
+    }
+    case 'media':
+      return new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? bearer(req);
   }
-  return undefined;
-}
-
-/** The token a request carries: `?token=` in the URL, else the cookie. */
-export function requestToken(req: Pick<IncomingMessage, 'url' | 'headers'>, port: number): string | undefined {
-  const url = new URL(req.url ?? '/', 'http://x');
-  return url.searchParams.get('token') ?? readCookie(req.headers.cookie, tokenCookieName(port));
 }
 
 /** Split a Host header into hostname and port (`[::1]:80` → `::1`, 80). */
@@ -81,13 +96,14 @@ export function isAllowedOrigin(req: Pick<IncomingMessage, 'headers'>, required:
 
 export type GuardResult = { ok: true } | { ok: false; status: 401 | 403; reason: string };
 
-/** All three checks, in the order that leaks least: Host, then Origin, then the token. */
+/** All three checks, in the order that leaks least: Host, then Origin, then the token (except for the public `page` files). */
 export function checkRequest(
   req: Pick<IncomingMessage, 'url' | 'headers'>,
-  opts: { port: number; boundHost: string; token: string; originRequired: boolean },
+  opts: { port: number; boundHost: string; token: string; originRequired: boolean; carrier: TokenCarrier },
 ): GuardResult {
   if (!isAllowedHost(req.headers.host, opts.port, opts.boundHost)) return { ok: false, status: 403, reason: 'unexpected Host header' };
   if (!isAllowedOrigin(req, opts.originRequired)) return { ok: false, status: 403, reason: 'foreign or missing Origin' };
-  if (!tokenMatches(requestToken(req, opts.port), opts.token)) return { ok: false, status: 401, reason: 'missing or wrong access token' };
+  if (opts.carrier !== 'page' && !tokenMatches(requestToken(req, opts.carrier), opts.token))
+    return { ok: false, status: 401, reason: 'missing or wrong access token' };
   return { ok: true };
 }

@@ -5,13 +5,13 @@ import { mediaResponse } from '../media-response.js';
 import type { Logger } from '../peer/logger.js';
 import type { OperationHandlers } from '../peer/operations.js';
 import type { Peer } from '../peer/peer.js';
-import { checkRequest, tokenCookieName } from './guard.js';
+import { checkRequest, type TokenCarrier } from './guard.js';
 import { loadStaticFiles, staticKey } from './static-files.js';
 import { DEFAULT_MAX_UPLOAD, handleUpload } from './upload.js';
 import { createWsBridge } from './ws-bridge.js';
 
-/** What the web host needs from the peer: its events, previews and browser uploads. */
-export type WebHostPeer = Pick<Peer, 'events' | 'mediaPath' | 'importStream'>;
+/** What the web host needs from the peer: its events, previews (and the shared folder they must stay in) and browser uploads. */
+export type WebHostPeer = Pick<Peer, 'events' | 'mediaPath' | 'importStream'> & { settings(): { sharedDir: string } };
 
 export interface WebHostOptions {
   peer: WebHostPeer;
@@ -29,7 +29,7 @@ export interface WebHostOptions {
 export interface WebHost {
   /** Where the server listens. */
   address: { host: string; port: number };
-  /** The URL to open, with the token. */
+  /** The URL to open, with the token in its fragment (never sent to a server, kept by the page). */
   url: string;
   close(): Promise<void>;
 }
@@ -54,10 +54,20 @@ export function displayHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/** The path of a request, for log lines: never its query, which may carry the token. */
+function pathOf(req: IncomingMessage): string {
+  try {
+    return new URL(req.url ?? '/', 'http://x').pathname;
+  } catch {
+    return '(bad URL)';
+  }
+}
+
 /**
  * The headless web host: the built renderer, `/media/NAME` previews of
  * indexed files, `/upload` for dropped files, and the contract over `/ws`.
- * Every request must pass the Host, Origin and token checks.
+ * Every request must pass the Host and Origin checks; all but the public
+ * files of the UI also need the token, in the place `TokenCarrier` says.
  */
 export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   const files = await loadStaticFiles(opts.webRoot);
@@ -65,19 +75,22 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   const uploads = { count: 0 };
   let port = opts.port;
 
-  const guard = (req: IncomingMessage, originRequired: boolean) =>
-    checkRequest(req, { port, boundHost: opts.host, token: opts.token, originRequired });
+  const guard = (req: IncomingMessage, originRequired: boolean, carrier: TokenCarrier) =>
+    checkRequest(req, { port, boundHost: opts.host, token: opts.token, originRequired, carrier });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const isUpload = url.pathname === '/upload';
-    const verdict = guard(req, isUpload);
+    const carrier: TokenCarrier = isUpload ? 'header' : url.pathname.startsWith('/media/') ? 'media' : 'page';
+    const verdict = guard(req, isUpload, carrier);
     if (!verdict.ok) {
       opts.log.warn(`web UI: refused ${req.method} ${url.pathname} from ${req.socket.remoteAddress}: ${verdict.reason}`);
       return plain(
         res,
         verdict.status,
-        verdict.status === 401 ? 'MacTella: open the address printed by `mactella serve`, with its ?token=.' : 'MacTella: request refused.',
+        verdict.status === 401
+          ? 'MacTella: open the address printed by `mactella serve` (it carries the token).'
+          : 'MacTella: request refused.',
       );
     }
     if (isUpload) {
@@ -96,9 +109,13 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       // Only files in the peer's index have a path; anything else (../, absolute, unknown) is simply not found.
       const file = opts.peer.mediaPath(name);
       if (!file) return plain(res, 404, 'not a shared file');
-      const m = await mediaResponse(file, req.headers.range);
+      const m = await mediaResponse(file, opts.peer.settings().sharedDir, req.headers.range);
+      if (m.status === 404) return plain(res, 404, 'not a shared file');
       res.writeHead(m.status, { ...SECURITY_HEADERS, ...m.headers });
-      if (req.method === 'HEAD' || !m.body) return void res.end();
+      if (req.method === 'HEAD' || !m.body) {
+        m.body?.destroy();
+        return void res.end();
+      }
       m.body.on('error', () => res.destroy());
       res.on('close', () => m.body?.destroy());
       return void m.body.pipe(res);
@@ -110,9 +127,6 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     if (f.type.startsWith('text/html')) {
       headers['Content-Security-Policy'] = RENDERER_CSP_HEADER;
       headers['Cache-Control'] = 'no-store';
-      // After the first load the token rides in a cookie, so assets, previews and reloads need no query string.
-      if (url.searchParams.has('token'))
-        headers['Set-Cookie'] = `${tokenCookieName(port)}=${opts.token}; Path=/; HttpOnly; SameSite=Strict`;
     } else {
       headers['Cache-Control'] = url.pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
     }
@@ -122,7 +136,7 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
-      opts.log.error(`web UI: ${req.method} ${req.url}: ${(e as Error).message}`);
+      opts.log.error(`web UI: ${req.method} ${pathOf(req)}: ${(e as Error).message}`);
       if (!res.headersSent) plain(res, 500, 'internal error');
       else res.destroy();
     });
@@ -138,7 +152,7 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     log: opts.log,
     verify: (req) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws') return { status: 404, reason: 'no such endpoint' };
-      const v = guard(req, true);
+      const v = guard(req, true, 'websocket');
       return v.ok ? undefined : { status: v.status, reason: v.reason };
     },
   });
@@ -159,7 +173,7 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   const shown = displayHost(addr.address);
   return {
     address: { host: addr.address, port },
-    url: `http://${shown}:${port}/?token=${opts.token}`,
+    url: `http://${shown}:${port}/#token=${opts.token}`,
     async close() {
       for (const c of wss.clients) c.terminate();
       wss.close();

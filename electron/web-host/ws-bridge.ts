@@ -5,6 +5,8 @@ import { EVENT_NAMES, isOperationName, type EventName, type WsServerMessage } fr
 import type { Logger } from '../peer/logger.js';
 import type { OperationHandlers } from '../peer/operations.js';
 import type { Peer } from '../peer/peer.js';
+import { TokenBucket } from '../peer/token-bucket.js';
+import { WS_PROTOCOL } from './guard.js';
 
 /** Largest message a browser may send: operation arguments are small (1,000 import paths at most). */
 export const WS_MAX_PAYLOAD = 1024 * 1024;
@@ -47,6 +49,8 @@ export function createWsBridge(opts: WsBridgeOptions): WebSocketServer {
     noServer: true,
     maxPayload: WS_MAX_PAYLOAD,
     perMessageDeflate: false,
+    // The client also offers `mactella.token.…`; answering with the plain name keeps the token out of the reply.
+    handleProtocols: (offered: Set<string>) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
     verifyClient: (info: { req: IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) => {
       const refused = opts.verify(info.req);
       if (refused) {
@@ -60,8 +64,7 @@ export function createWsBridge(opts: WsBridgeOptions): WebSocketServer {
 
   wss.on('connection', (ws: WebSocket) => {
     let inFlight = 0;
-    let tokens = BURST;
-    let last = Date.now();
+    const rate = new TokenBucket(RATE, BURST);
     const send = (msg: WsServerMessage) => {
       if (ws.readyState !== ws.OPEN) return;
       if (ws.bufferedAmount > HARD_BUFFER) {
@@ -76,14 +79,10 @@ export function createWsBridge(opts: WsBridgeOptions): WebSocketServer {
     ws.on('close', off);
     ws.on('error', () => ws.terminate());
     ws.on('message', (data, isBinary) => {
-      const now = Date.now();
-      tokens = Math.min(BURST, tokens + ((now - last) / 1000) * RATE);
-      last = now;
-      if (tokens < 1) {
+      if (!rate.tryTake()) {
         opts.log.warn('web UI: a client sent too many messages; closing it');
         return ws.close(1008, 'rate limit');
       }
-      tokens--;
       if (isBinary) return ws.close(1003, 'text messages only');
       let parsed;
       try {

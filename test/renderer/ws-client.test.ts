@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { WsClientMessage } from '../../shared/contract.js';
 import { createWsApi, type SocketLike } from '../../renderer/src/host/ws-client.js';
-import { tokenFromLocation } from '../../renderer/src/host/web-host.js';
 
 /** A WebSocket stand-in the test drives: open, answer, close. */
 class FakeSocket {
@@ -119,10 +118,5 @@ describe('WebSocket client', () => {
     const p = api.invoke('library:list', {});
     timers.find((t) => t.ms === 5000)!.fn();
     await expect(p).rejects.toThrow(/did not answer/);
-  });
-
-  it('reads the token from the page URL', () => {
-    expect(tokenFromLocation({ search: '?token=abc%2Bd' })).toBe('abc+d');
-    expect(tokenFromLocation({ search: '' })).toBe('');
   });
 });

@@ -1,7 +1,7 @@
 import type { DesktopBridge } from '../../../shared/desktop.js';
 import { createElectronHost } from './electron-host.js';
 import type { Host } from './host.js';
-import { createWebHost } from './web-host.js';
+import { createWebHost, takeToken } from './web-host.js';
 
 declare global {
   interface Window {
@@ -12,5 +12,5 @@ declare global {
 
 /** Electron when the preload bridge is there, otherwise the web host that served this page. */
 export function detectHost(): Host {
-  return window.mactella ? createElectronHost(window.mactella) : createWebHost(window.location);
+  return window.mactella ? createElectronHost(window.mactella) : createWebHost(window.location, takeToken(window));
 }

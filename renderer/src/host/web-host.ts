@@ -1,18 +1,53 @@
 import type { ImportProgress } from '../../../shared/types.js';
 import type { Host } from './host.js';
-import { createWsApi } from './ws-client.js';
+import { createWsApi, type SocketLike } from './ws-client.js';
 
-/** Where the web host put the token: the page URL's `?token=`. */
-export function tokenFromLocation(loc: Pick<Location, 'search'>): string {
-  return new URLSearchParams(loc.search).get('token') ?? '';
+/** Where this tab keeps the token: sessionStorage is per origin (so per port) and per tab, unlike a cookie. */
+const TOKEN_KEY = 'mactella.token';
+/** The WebSocket subprotocols: the server answers with the first; the second carries the token (see electron/web-host/guard.ts). */
+const WS_PROTOCOL = 'mactella';
+const WS_TOKEN_PREFIX = 'mactella.token.';
+
+/** The parts of `window` the token handling uses (so tests can pass a fake). */
+export interface TokenWindow {
+  location: Pick<Location, 'hash' | 'search' | 'pathname'>;
+  history: Pick<History, 'replaceState'>;
+  sessionStorage: Pick<Storage, 'getItem' | 'setItem'>;
+}
+
+/**
+ * The access token: from the address `mactella serve` printed (`#token=`, or
+ * the older `?token=`), then kept in this tab's sessionStorage and removed
+ * from the address bar, so it is not bookmarked, shared or shown; after a
+ * reload, from sessionStorage. Never a cookie: other servers on the same host
+ * would receive it.
+ */
+export function takeToken(win: TokenWindow): string {
+  const hash = new URLSearchParams(win.location.hash.replace(/^#/, ''));
+  const query = new URLSearchParams(win.location.search);
+  const inHash = hash.get('token');
+  const fromUrl = inHash ?? query.get('token');
+  if (fromUrl === null) return win.sessionStorage.getItem(TOKEN_KEY) ?? '';
+  try {
+    win.sessionStorage.setItem(TOKEN_KEY, fromUrl);
+  } catch {
+    // Storage off: the token still works until the page is reloaded.
+  }
+  query.delete('token');
+  const rest = query.toString();
+  // A view in the fragment (`#search`) stays; a fragment that held the token goes.
+  const keptHash = inHash === null ? win.location.hash : '';
+  win.history.replaceState(null, '', `${win.location.pathname}${rest ? `?${rest}` : ''}${keptHash}`);
+  return fromUrl;
 }
 
 function upload(file: File, token: string, onProgress: (p: ImportProgress) => void): Promise<string> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    const q = new URLSearchParams({ name: file.name, token });
+    const q = new URLSearchParams({ name: file.name });
     xhr.open('POST', `/upload?${q.toString()}`);
     xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    xhr.setRequestHeader('Authorization', `Bearer ${token}`);
     xhr.upload.onprogress = (e) => onProgress({ name: file.name, bytes: e.loaded, total: file.size, done: false });
     xhr.onload = () => {
       let body: { name?: string; error?: string } = {};
@@ -38,12 +73,19 @@ function upload(file: File, token: string, onProgress: (p: ImportProgress) => vo
   });
 }
 
-/** The host in a browser tab served by `mactella serve`: WebSocket for the contract, HTTP for media and uploads. */
-export function createWebHost(loc: Pick<Location, 'search' | 'host' | 'protocol'>): Host {
-  const token = tokenFromLocation(loc);
+/**
+ * The host in a browser tab served by `mactella serve`: WebSocket for the
+ * contract (token in the subprotocol), HTTP for uploads (token in a header)
+ * and media (token in the URL, since `<img>` and `<video>` send no headers).
+ */
+export function createWebHost(
+  loc: Pick<Location, 'host' | 'protocol'>,
+  token: string,
+  openSocket: (url: string, protocols: string[]) => SocketLike = (url, protocols) => new WebSocket(url, protocols),
+): Host {
   const wsScheme = loc.protocol === 'https:' ? 'wss' : 'ws';
   const api = createWsApi({
-    connect: () => new WebSocket(`${wsScheme}://${loc.host}/ws?token=${encodeURIComponent(token)}`),
+    connect: () => openSocket(`${wsScheme}://${loc.host}/ws`, [WS_PROTOCOL, `${WS_TOKEN_PREFIX}${token}`]),
   });
   return {
     api,
