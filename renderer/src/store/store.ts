@@ -4,6 +4,7 @@ import type { Host } from '../host/host.js';
 import { sentence } from '../lib/errors.js';
 import { createLibrarySlice } from './library-slice.js';
 import { createPeersSlice } from './peers-slice.js';
+import { createPlayerSlice } from './player-slice.js';
 import { createSearchSlice } from './search-slice.js';
 import { createSettingsSlice } from './settings-slice.js';
 import { createTransfersSlice } from './transfers-slice.js';
@@ -33,6 +34,7 @@ export function createAppStore(host: Host, opts: AppStoreOptions = {}): StoreApi
     ...createSearchSlice(host)(...a),
     ...createTransfersSlice(host)(...a),
     ...createSettingsSlice(host)(...a),
+    ...createPlayerSlice(host)(...a),
   }));
   const get = store.getState;
   const { api } = host;

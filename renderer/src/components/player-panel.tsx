@@ -1,0 +1,246 @@
+import { Maximize, Pause, Play, Volume2, VolumeX, X } from 'lucide-react';
+import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
+import type { MediaType } from '../../../shared/types.js';
+import { formatBytes } from '../lib/format.js';
+import { byteSpansToBar, formatTime, timeRangesToBar } from '../lib/player-bar.js';
+import { useApp } from '../store/index.js';
+import type { ByteSpan } from '../store/player-slice.js';
+import { TYPE_LABELS } from './file-icon.js';
+import { SeekBar } from './player-seek-bar.js';
+import './player-panel.css';
+
+export interface PlayerPanelProps {
+  name: string;
+  type: MediaType;
+  url: string;
+  size: number;
+  /** Verified bytes; the whole file once complete. */
+  verified: readonly ByteSpan[];
+  /** All of the file has arrived and passed its checks. */
+  complete: boolean;
+  onClose(): void;
+  /** Where the desktop can hand a finished file to the system's player. */
+  onOpenExternal?: () => void;
+}
+
+type Problem = 'codec' | 'no-picture' | 'network';
+
+interface MediaState {
+  playing: boolean;
+  waiting: boolean;
+  muted: boolean;
+  currentTime: number;
+  duration: number;
+  buffered: TimeRanges | undefined;
+  problem: Problem | undefined;
+}
+
+const INITIAL: MediaState = {
+  playing: false,
+  waiting: false,
+  muted: false,
+  currentTime: 0,
+  duration: NaN,
+  buffered: undefined,
+  problem: undefined,
+};
+
+/**
+ * The media element's state, from its events. A codec Chromium cannot decode
+ * shows up as error 3/4, or (video only) as metadata with no picture size,
+ * where the sound plays over a black box; both become a `problem`.
+ */
+function useMediaState(ref: RefObject<HTMLMediaElement | null>, type: MediaType): MediaState {
+  const [state, setState] = useState<MediaState>(INITIAL);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const update = (patch: Partial<MediaState>) => setState((s) => ({ ...s, ...patch }));
+    const times = () => update({ currentTime: el.currentTime, duration: el.duration, buffered: el.buffered });
+    const handlers: Record<string, () => void> = {
+      play: () => update({ playing: true }),
+      pause: () => update({ playing: false }),
+      playing: () => update({ waiting: false, playing: true }),
+      waiting: () => update({ waiting: true }),
+      timeupdate: times,
+      durationchange: times,
+      progress: times,
+      volumechange: () => update({ muted: el.muted }),
+      loadedmetadata: () => {
+        times();
+        if (type === 'video' && el instanceof HTMLVideoElement && el.videoWidth === 0) update({ problem: 'no-picture' });
+      },
+      error: () => {
+        const code = el.error?.code;
+        update({ problem: code === MediaError.MEDIA_ERR_NETWORK ? 'network' : 'codec', playing: false, waiting: false });
+      },
+    };
+    for (const [ev, fn] of Object.entries(handlers)) el.addEventListener(ev, fn);
+    return () => {
+      for (const [ev, fn] of Object.entries(handlers)) el.removeEventListener(ev, fn);
+    };
+  }, [ref, type]);
+  return state;
+}
+
+/** What to tell the user when the browser engine cannot play the file, and what they can do. */
+function ProblemNotice(props: { problem: Problem; type: MediaType; complete: boolean; onOpenExternal?: () => void; onRetry(): void }) {
+  const { problem, type, complete, onOpenExternal, onRetry } = props;
+  if (problem === 'network') {
+    return (
+      <div className="player__problem" role="alert">
+        <p>The stream was interrupted.</p>
+        <button type="button" className="button button--secondary button--small" onClick={onRetry}>
+          Try again
+        </button>
+      </div>
+    );
+  }
+  const what = problem === 'no-picture' ? 'the picture of this video' : `this ${type === 'music' ? 'audio' : 'video'} format`;
+  return (
+    <div className="player__problem" role="alert">
+      <p>This player cannot decode {what} (its codec, for example HEVC, AC3 or DTS, is not supported here). The file itself is fine.</p>
+      {complete && onOpenExternal ? (
+        <button type="button" className="button button--primary button--small" onClick={onOpenExternal}>
+          Open with system player
+        </button>
+      ) : (
+        <p className="player__hint">
+          {complete
+            ? 'Open it from your download folder with a player such as VLC or mpv.'
+            : 'Once the download is complete you can open it with your system player.'}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** Video or audio with our own controls, so the seek bar can show verified and buffered parts. */
+function MediaPlayer(props: PlayerPanelProps) {
+  const { type, url, size, verified, complete } = props;
+  const ref = useRef<HTMLVideoElement & HTMLAudioElement>(null);
+  const m = useMediaState(ref, type);
+  const seek = useCallback((t: number) => {
+    if (ref.current) ref.current.currentTime = t;
+  }, []);
+  const toggle = () => {
+    const el = ref.current;
+    if (!el) return;
+    if (el.paused) void el.play().catch(() => {});
+    else el.pause();
+  };
+  const retry = () => {
+    const el = ref.current;
+    if (!el) return;
+    const at = el.currentTime;
+    el.load();
+    el.currentTime = at;
+    void el.play().catch(() => {});
+  };
+  const Media = type === 'video' ? 'video' : 'audio';
+  return (
+    <div className={`player player--${type}`}>
+      <div className="player__stage">
+        <Media ref={ref} src={url} autoPlay playsInline preload="auto" onClick={toggle} />
+        {m.waiting && !m.problem && (
+          <span className="player__waiting" role="status">
+            {complete ? 'Loading…' : 'Waiting for the next pieces…'}
+          </span>
+        )}
+      </div>
+      {m.problem && (
+        <ProblemNotice problem={m.problem} type={type} complete={complete} onOpenExternal={props.onOpenExternal} onRetry={retry} />
+      )}
+      <div className="player__controls">
+        <button type="button" className="icon-button" aria-label={m.playing ? 'Pause' : 'Play'} onClick={toggle}>
+          {m.playing ? <Pause size={18} aria-hidden="true" /> : <Play size={18} aria-hidden="true" />}
+        </button>
+        <SeekBar
+          currentTime={m.currentTime}
+          duration={m.duration}
+          verified={byteSpansToBar(verified, size)}
+          buffered={timeRangesToBar(m.buffered, m.duration)}
+          onSeek={seek}
+        />
+        <span className="player__time">
+          {formatTime(m.currentTime)} / {formatTime(m.duration)}
+        </span>
+        <button
+          type="button"
+          className="icon-button"
+          aria-label={m.muted ? 'Unmute' : 'Mute'}
+          onClick={() => ref.current && (ref.current.muted = !ref.current.muted)}
+        >
+          {m.muted ? <VolumeX size={18} aria-hidden="true" /> : <Volume2 size={18} aria-hidden="true" />}
+        </button>
+        {type === 'video' && (
+          <button
+            type="button"
+            className="icon-button"
+            aria-label="Full screen"
+            onClick={() => void ref.current?.requestFullscreen().catch(() => {})}
+          >
+            <Maximize size={18} aria-hidden="true" />
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}
+
+/** A picture shows once all of it is here and checked; until then, how much has arrived. */
+function PictureView({ name, url, size, verified, complete }: PlayerPanelProps) {
+  if (complete) return <img className="player__picture" src={url} alt={name} />;
+  const have = verified.reduce((n, s) => n + (s.end - s.start), 0);
+  return (
+    <p className="player__pending" role="status">
+      The picture shows as soon as it has arrived ({size > 0 ? Math.floor((have / size) * 100) : 0}%).
+    </p>
+  );
+}
+
+/**
+ * The one player panel, for video, audio and pictures, as a modal dialog
+ * closed with Escape or the close button. Library, Search and Transfers all
+ * open this same panel.
+ */
+export function PlayerPanel(props: PlayerPanelProps) {
+  const { name, type, size, onClose } = props;
+  const dialog = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = dialog.current;
+    if (!d) return;
+    if (!d.open) d.showModal();
+    return () => d.close();
+  }, []);
+  return (
+    <dialog ref={dialog} className="preview player-panel" aria-label={`Player: ${name}`} onClose={onClose}>
+      <div className="preview__head">
+        <div>
+          <strong className="preview__title">{name}</strong>
+          <span className="preview__meta">
+            {TYPE_LABELS[type]} · {formatBytes(size)}
+            {props.complete ? '' : ' · arriving'}
+          </span>
+        </div>
+        <button type="button" className="icon-button" aria-label="Close player" onClick={onClose}>
+          <X size={18} aria-hidden="true" />
+        </button>
+      </div>
+      <div className="preview__body">{type === 'picture' ? <PictureView {...props} /> : <MediaPlayer key={props.url} {...props} />}</div>
+    </dialog>
+  );
+}
+
+/** The panel for the store's current item; mounted once, at the app's root. */
+export function Player({ onOpenExternal }: { onOpenExternal?: (transferId: string) => void }) {
+  const item = useApp((s) => s.player);
+  const verified = useApp((s) => s.playerVerified);
+  const transfer = useApp((s) => (s.player?.transferId ? s.transfers[s.player.transferId] : undefined));
+  const close = useApp((s) => s.closePlayer);
+  if (!item) return null;
+  const complete = item.transferId === undefined || (transfer?.state === 'done' && transfer.verified !== false);
+  const spans = complete ? [{ start: 0, end: item.size }] : verified;
+  const external = item.transferId && onOpenExternal ? () => onOpenExternal(item.transferId!) : undefined;
+  return <PlayerPanel key={item.url} {...item} verified={spans} complete={complete} onClose={close} onOpenExternal={external} />;
+}
