@@ -135,7 +135,8 @@ describe('a seed peer as a client of our peer', () => {
 
   it('SEARCH from the seed: our peer connects back with SEAR_Result naming the address the request reached', async () => {
     const before = seed.searchResults.length;
-    await seed.flood('SEARCH,tune.mp3,3');
+    // Not tune.mp3: the hostile-TTL test floods that one, and our peer would rightly drop this as its duplicate.
+    await seed.flood('SEARCH,photo.jpg,3');
     await waitFor('SEAR_Result at the seed', () => seed.searchResults.length > before);
     expect(seed.searchResults.at(-1)).toBe(`SEAR_Result,127.0.0.1,${ours.addr.port}`);
     expect(ours.peer.statsSnapshot().connectBacks).toBeGreaterThan(0);
