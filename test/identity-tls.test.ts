@@ -311,6 +311,11 @@ describe('TLS links', () => {
     await expect(secureDial('127.0.0.1', port, a, { timeoutMs: 300 })).rejects.toThrow(
       `TLS handshake with 127.0.0.1:${port} timed out after 300 ms`,
     );
+    const closedPort = port;
+    mute.close();
+    await expect(secureDial('127.0.0.1', closedPort, a, { timeoutMs: 2000 })).rejects.toThrow(
+      `cannot connect to 127.0.0.1:${closedPort}: connect ECONNREFUSED`,
+    );
     const ac = new AbortController();
     const dial = secureDial('127.0.0.1', port, a, { signal: ac.signal });
     ac.abort();

@@ -169,7 +169,11 @@ function settle(socket: tls.TLSSocket, doneEvent: 'secure' | 'secureConnect', wh
     };
     const timer = setTimeout(() => fail(new Error(`TLS handshake with ${where} timed out after ${timeoutMs} ms`)), timeoutMs);
     const onAbort = () => fail(new Error(`connecting to ${where}: aborted`));
-    const onError = (e: Error) => fail(new Error(`TLS handshake with ${where} failed: ${e.message}`));
+    // A dial that never reached TCP "connect" failed to connect, not to shake hands: say so.
+    let connected = doneEvent === 'secure';
+    socket.once('connect', () => (connected = true));
+    const onError = (e: Error) =>
+      fail(new Error(connected ? `TLS handshake with ${where} failed: ${e.message}` : `cannot connect to ${where}: ${e.message}`));
     const onClose = () => fail(new Error(`TLS handshake with ${where} failed: connection closed`));
     const onDone = () => {
       let remoteId: string;
