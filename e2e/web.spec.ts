@@ -80,6 +80,11 @@ test.afterAll(async () => {
 test('the library shows the shared files, with thumbnails and sizes', async () => {
   await expectLibraryShows(page, ['mountain-lake.jpg', 'night-city.jpg', 'road-trip.mov', 'morning-jazz.mp3']);
   await expect(page.getByText(/^4 shared files · /)).toBeVisible();
+  // The token left the address bar, lives in this tab only, and never became a cookie (other ports would get it).
+  expect(page.url()).not.toContain('token');
+  expect(await page.context().cookies()).toEqual([]);
+  await page.reload();
+  await expectLibraryShows(page, ['mountain-lake.jpg']);
   // Picture thumbnails load through the authenticated /media route.
   const thumb = page.getByRole('button', { name: 'View mountain-lake.jpg' }).locator('img');
   await expect.poll(() => thumb.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
