@@ -39,6 +39,8 @@ export interface PieceState {
 export interface PickStrategy {
   /** The first piece to consider; the search runs forward from it and then wraps to 0. */
   start(state: PieceState): number;
+  /** At most this many pieces in a run starting at `a` (streaming keeps runs short so a seek takes effect soon). */
+  maxRun?(state: PieceState, a: number): number;
 }
 
 /** File order: the lowest free piece first (keeps the whole-file hash folding in order). */
@@ -121,9 +123,10 @@ export function runLength(s: PieceState, left: number, o: ClaimOptions): number 
 export function claimRun(s: PieceState, me: number, o: ClaimOptions): Run | undefined {
   const left = freeCount(s);
   if (left === 0) return undefined;
-  const a = firstFreeFrom(s, (o.strategy ?? inOrder).start(s));
+  const strategy = o.strategy ?? inOrder;
+  const a = firstFreeFrom(s, strategy.start(s));
   if (a < 0) return undefined;
-  const max = runLength(s, left, o);
+  const max = Math.max(1, Math.min(runLength(s, left, o), strategy.maxRun?.(s, a) ?? Infinity));
   let b = a;
   while (b < s.count && b - a < max && isFree(s, b)) s.owner[b++] = me;
   return { a, b, endgame: false };

@@ -1,0 +1,136 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { moovAfterMdat } from '../electron/peer/stream/mp4-layout.js';
+import { claimRun, newPieceState, releaseRun } from '../electron/peer/transfers/piece-picker.js';
+import { Bitfield } from '../electron/peer/transfers/pieces.js';
+import { CRITICAL_PIECES, STREAM_RUN_PIECES, StreamPriority } from '../electron/peer/transfers/stream-priority.js';
+import { FFMPEG_MISSING, makeMp4, moovPosition } from './helpers/media-gen.js';
+
+const MiB = 1 << 20;
+const state = (count: number, done: number[] = []) => {
+  const have = new Bitfield(count);
+  for (const i of done) have.set(i);
+  return newPieceState(count, MiB, have);
+};
+/** Claim runs for worker `me` until `n` were claimed; their [a, b) pairs. */
+const claims = (s: ReturnType<typeof state>, strategy: StreamPriority, n: number, me = 1, workers = 1) =>
+  Array.from({ length: n }, () => {
+    const r = claimRun(s, me, { speed: 8 * MiB, workers, strategy });
+    return r ? [r.a, r.b] : undefined;
+  });
+
+describe('streaming priority: sequential from the play position', () => {
+  it('claims the critical window piece by piece, then the rest forward in short runs, then wraps to the start', () => {
+    const s = state(20);
+    const p = new StreamPriority();
+    p.seek(10);
+    expect(claims(s, p, CRITICAL_PIECES)).toEqual([
+      [10, 11],
+      [11, 12],
+      [12, 13],
+      [13, 14],
+    ]);
+    expect(claims(s, p, 4)).toEqual([
+      [14, 14 + STREAM_RUN_PIECES],
+      [16, 18],
+      [18, 20],
+      [0, 2],
+    ]);
+  });
+
+  it('skips pieces in the window that are done or held by another source', () => {
+    const s = state(20, [10]);
+    s.owner[11] = 7;
+    const p = new StreamPriority();
+    p.seek(10);
+    expect(claims(s, p, 2)).toEqual([
+      [12, 13],
+      [13, 14],
+    ]);
+  });
+
+  it('shares the window between sources: each gets the next critical piece', () => {
+    const s = state(20);
+    const p = new StreamPriority();
+    p.seek(4);
+    expect(claimRun(s, 1, { speed: 8 * MiB, workers: 2, strategy: p })).toEqual({ a: 4, b: 5, endgame: false });
+    expect(claimRun(s, 2, { speed: 8 * MiB, workers: 2, strategy: p })).toEqual({ a: 5, b: 6, endgame: false });
+    expect(s.owner[4]).toBe(1);
+    expect(s.owner[5]).toBe(2);
+  });
+
+  it('a seek moves the window: the next claim follows the new position', () => {
+    const s = state(40);
+    const p = new StreamPriority();
+    expect(claims(s, p, 2)).toEqual([
+      [0, 1],
+      [1, 2],
+    ]);
+    p.seek(30);
+    expect(claims(s, p, 1)).toEqual([[30, 31]]);
+    // Seeking back to where pieces are held or done: the first free piece there.
+    p.seek(0);
+    expect(claims(s, p, 1)).toEqual([[2, 3]]);
+  });
+
+  it('a released critical piece is claimed again first', () => {
+    const s = state(20);
+    const p = new StreamPriority();
+    p.seek(3);
+    const r = claimRun(s, 1, { speed: MiB, workers: 1, strategy: p })!;
+    claims(s, p, 3);
+    releaseRun(s, 1, r); // its source went away
+    expect(claimRun(s, 2, { speed: MiB, workers: 1, strategy: p })).toEqual({ a: 3, b: 4, endgame: false });
+  });
+
+  it('fetches urgent spans (an MP4 tail with moov) right after the window', () => {
+    const s = state(20);
+    const p = new StreamPriority();
+    p.addUrgent(18, 20);
+    expect(claims(s, p, CRITICAL_PIECES + 3)).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 4],
+      [18, 19],
+      [19, 20],
+      [4, 6],
+    ]);
+  });
+
+  it('clamps a position past the end and handles a file smaller than the window', () => {
+    const s = state(3);
+    const p = new StreamPriority();
+    p.seek(99);
+    expect(claims(s, p, 4)).toEqual([[0, 2], [2, 3], undefined, undefined]);
+    p.seek(-5);
+    expect(p.playPiece).toBe(0);
+  });
+});
+
+describe.skipIf(FFMPEG_MISSING)('where the moov index is, from the first piece', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mactella-mp4-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('finds moov after mdat in a file without faststart, and nothing to do with faststart', async () => {
+    const tail = await makeMp4(path.join(dir, 'tail.mp4'), { moov: 'end' });
+    const fast = await makeMp4(path.join(dir, 'fast.mp4'));
+    const t = fs.readFileSync(tail.path);
+    expect(moovAfterMdat(t.subarray(0, 64 * 1024), t.length)).toBe(moovPosition(t).moov);
+    const f = fs.readFileSync(fast.path);
+    expect(moovAfterMdat(f.subarray(0, 64 * 1024), f.length)).toBeUndefined();
+  });
+
+  it('says nothing for a non-MP4 head or a head too short to tell', () => {
+    expect(moovAfterMdat(Buffer.from('ID3\u0004\u0000\u0000\u0000\u0000\u0000\u0000'), 1000)).toBeUndefined();
+    expect(moovAfterMdat(Buffer.alloc(4), 1000)).toBeUndefined();
+    const head = Buffer.alloc(40);
+    head.writeUInt32BE(24, 0);
+    head.write('ftyp', 4, 'latin1');
+    head.writeUInt32BE(1, 24); // a 64-bit size that does not fit in the head
+    head.write('mdat', 28, 'latin1');
+    expect(moovAfterMdat(head.subarray(0, 36), 1000)).toBeUndefined();
+  });
+});
