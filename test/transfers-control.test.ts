@@ -2,20 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TransferInfo } from '../shared/types.js';
-import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer, type PeerSetup } from './helpers/harness.js';
+import type { PeerOptions } from '../electron/peer/options.js';
+import { randomFile, sha256File, startPeer, tempDir, uploaderAndDownloader, waitFor, type TestPeer } from './helpers/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
 const MiB = 1 << 20;
 const { peers } = cleanupAfterEach();
 
-async function setup(size: number, upOpts: PeerSetup['options'] = {}, downOpts: PeerSetup['options'] = {}) {
-  const root = tempDir();
-  const share = path.join(root, 'up', 'share');
-  const sha256 = await randomFile(path.join(share, 'movie.mp4'), size);
-  const up = await startPeer({ dir: path.join(root, 'up'), options: upOpts });
-  const down = await startPeer({ dir: path.join(root, 'down'), options: downOpts });
-  peers.push(up, down);
-  return { sha256, up, down, source: { host: '127.0.0.1', port: up.port } };
+async function setup(size: number, up: Partial<PeerOptions> = {}) {
+  const pair = await uploaderAndDownloader(size, { up });
+  peers.push(pair.up, pair.down);
+  return pair;
 }
 
 const get = (p: TestPeer, id: string): TransferInfo => p.peer.transfersList().find((x) => x.id === id)!;

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Bitfield } from '../electron/peer/transfers/pieces.js';
-import { randomFile, sha256File, startPeer, tempDir, waitFor } from './helpers/harness.js';
+import { sha256File, uploaderAndDownloader, waitFor } from './helpers/harness.js';
+import { readResumeState } from './transfers-state-file.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
 const MiB = 1 << 20;
@@ -11,11 +12,8 @@ const { peers } = cleanupAfterEach();
 describe('disk full', () => {
   // No tmpfs mount here: the ENOSPC is injected into FileHandle.write and writev, the calls that write pieces into the .part.
   it('stops with a clear error, keeps the partial data, and resumes once there is space', async () => {
-    const root = tempDir();
     const size = 8 * MiB;
-    const sha256 = await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), size);
-    const up = await startPeer({ dir: path.join(root, 'up'), options: { maxUploadRate: 4 * MiB } });
-    const down = await startPeer({ dir: path.join(root, 'down') });
+    const { root, sha256, up, down } = await uploaderAndDownloader(size, { up: { maxUploadRate: 4 * MiB } });
     peers.push(up, down);
     const probe = await fs.promises.open(path.join(root, 'probe'), 'w');
     const proto = Object.getPrototypeOf(probe) as {
@@ -38,7 +36,7 @@ describe('disk full', () => {
       expect(down.logs.some((l) => l.includes('disk full'))).toBe(true);
       const part = path.join(down.downloads, 'movie.mp4.part');
       expect(fs.existsSync(part)).toBe(true);
-      const state = JSON.parse(await fs.promises.readFile(`${part}.json`, 'utf8')) as { pieces: string[]; done: string };
+      const state = await readResumeState(down.data);
       const kept = new Bitfield(state.pieces.length, state.done).done;
       expect(kept).toBeGreaterThanOrEqual(2);
       expect(fs.existsSync(path.join(down.downloads, 'movie.mp4'))).toBe(false);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { randomFile, startPeer, tempDir, waitFor } from './helpers/harness.js';
+import { randomFile, startPeer, tempDir, uploaderAndDownloader, waitFor } from './helpers/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
 const MiB = 1 << 20;
@@ -18,10 +18,7 @@ async function rateOver(count: () => number, ms: number): Promise<number> {
 
 describe('bandwidth limits', () => {
   it('a download limit holds within 10% over 5 s, and a change at run time applies at once', async () => {
-    const root = tempDir();
-    const sha256 = await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), 24 * MiB);
-    const up = await startPeer({ dir: path.join(root, 'up') });
-    const down = await startPeer({ dir: path.join(root, 'down'), options: { maxDownloadRate: MiB } });
+    const { sha256, up, down } = await uploaderAndDownloader(24 * MiB, { down: { maxDownloadRate: MiB } });
     peers.push(up, down);
     down.peer.download({ name: 'movie.mp4', sha256, sources: [{ host: '127.0.0.1', port: up.port }] });
     const bytes = () => down.peer.statsSnapshot().bytesDown;
@@ -37,10 +34,7 @@ describe('bandwidth limits', () => {
   }, 20_000);
 
   it('a per-transfer download limit set on the peer holds within 10%, and 0 lifts it', async () => {
-    const root = tempDir();
-    const sha256 = await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), 32 * MiB);
-    const up = await startPeer({ dir: path.join(root, 'up') });
-    const down = await startPeer({ dir: path.join(root, 'down') });
+    const { sha256, up, down } = await uploaderAndDownloader(32 * MiB);
     peers.push(up, down);
     const t = down.peer.download({ name: 'movie.mp4', sha256, sources: [{ host: '127.0.0.1', port: up.port }] });
     expect(down.peer.setTransferLimit(t.id, MiB).id).toBe(t.id);

@@ -1,7 +1,6 @@
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TransferInfo } from '../shared/types.js';
-import { randomFile, startPeer, tempDir, waitFor } from './helpers/harness.js';
+import { uploaderAndDownloader, waitFor } from './helpers/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
 const MiB = 1 << 20;
@@ -9,12 +8,9 @@ const { peers } = cleanupAfterEach();
 
 describe('progress events', () => {
   it('are throttled, sent only on change, and carry bytes, total, speed, ETA and sources', async () => {
-    const root = tempDir();
     const size = 10 * MiB;
-    const sha256 = await randomFile(path.join(root, 'up', 'share', 'movie.mp4'), size);
     // 2 MiB/s: about five seconds, with hundreds of chunks arriving per second.
-    const up = await startPeer({ dir: path.join(root, 'up'), options: { maxUploadRate: 2 * MiB } });
-    const down = await startPeer({ dir: path.join(root, 'down') });
+    const { sha256, up, down } = await uploaderAndDownloader(size, { up: { maxUploadRate: 2 * MiB } });
     peers.push(up, down);
     const source = { host: '127.0.0.1', port: up.port };
     const events: { at: number; t: TransferInfo }[] = [];

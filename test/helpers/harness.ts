@@ -138,6 +138,18 @@ export async function randomFile(file: string, size: number): Promise<string> {
   return h.digest('hex');
 }
 
+/** An uploader sharing `name` (`size` random bytes) and a downloader, each in its own folder under one new temp folder. */
+export async function uploaderAndDownloader(
+  size: number,
+  o: { name?: string; up?: Partial<PeerOptions>; down?: Partial<PeerOptions> } = {},
+): Promise<{ root: string; sha256: string; up: TestPeer; down: TestPeer; source: PeerAddress }> {
+  const root = tempDir();
+  const sha256 = await randomFile(path.join(root, 'up', 'share', o.name ?? 'movie.mp4'), size);
+  const up = await startPeer({ dir: path.join(root, 'up'), options: o.up });
+  const down = await startPeer({ dir: path.join(root, 'down'), options: o.down });
+  return { root, sha256, up, down, source: up.addr };
+}
+
 export async function sha256File(file: string): Promise<string> {
   const h = crypto.createHash('sha256');
   for await (const c of fs.createReadStream(file, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
