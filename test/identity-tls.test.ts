@@ -20,6 +20,7 @@ import {
   secureAccept,
   secureDial,
   type SecureLink,
+  TlsLinkError,
 } from '../electron/peer/identity/tls-link.js';
 
 const dirs: string[] = [];
@@ -76,6 +77,7 @@ async function sniffingServer(id: PeerIdentity, acceptTimeoutMs?: number) {
         );
       } else {
         raw.end(Buffer.concat([Buffer.from('plain:'), first]));
+        raw.resume(); // drain whatever else the client sends, so it can finish and close
         report({ plain: first });
       }
     };
@@ -223,6 +225,7 @@ describe('TLS links', () => {
     const srv = await sniffingServer(b);
     const err = await secureDial('127.0.0.1', srv.port, a, { expectedId: c.id, timeoutMs: 5000 }).catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(PeerIdMismatchError);
+    expect((err as PeerIdMismatchError).kind).toBe('mismatch');
     expect((err as Error).message).toBe(`expected peer ${c.id} at 127.0.0.1:${srv.port}, but it presented ${b.id}`);
   });
 
@@ -295,6 +298,25 @@ describe('TLS links', () => {
     expect('link' in (await srv.next())).toBe(true);
   });
 
+  it('a dial to a plain-text service (a v1 seed peer) fails as "not-tls", whether it closes, resets or answers', async () => {
+    const a = await identity();
+    for (const answer of ['close', 'reset', 'reply'] as const) {
+      const seed = net.createServer((s) => {
+        s.on('error', () => {});
+        s.once('data', () => (answer === 'close' ? s.end() : answer === 'reset' ? s.resetAndDestroy() : s.end('ERROR: unknown\n')));
+      });
+      await new Promise<void>((r) => seed.listen(0, '127.0.0.1', r));
+      closers.push(() => seed.close());
+      const port = (seed.address() as net.AddressInfo).port;
+      const err = await secureDial('127.0.0.1', port, a, { timeoutMs: 5000 }).catch((e: unknown) => e as TlsLinkError);
+      expect(err).toBeInstanceOf(TlsLinkError);
+      expect({ answer, kind: (err as TlsLinkError).kind }).toEqual({ answer, kind: 'not-tls' });
+      expect((err as Error).message).toMatch(
+        new RegExp(`^127\\.0\\.0\\.1:${port} (closed the connection without answering TLS|answered in plain text, not TLS)`),
+      );
+    }
+  });
+
   it('times out a handshake that never finishes, on both sides', async () => {
     const [a, b] = [await identity(), await identity()];
     const srv = await sniffingServer(b, 300);
@@ -313,9 +335,10 @@ describe('TLS links', () => {
     );
     const closedPort = port;
     mute.close();
-    await expect(secureDial('127.0.0.1', closedPort, a, { timeoutMs: 2000 })).rejects.toThrow(
-      `cannot connect to 127.0.0.1:${closedPort}: connect ECONNREFUSED`,
-    );
+    await expect(secureDial('127.0.0.1', closedPort, a, { timeoutMs: 2000 })).rejects.toMatchObject({
+      kind: 'connect',
+      message: expect.stringContaining(`cannot connect to 127.0.0.1:${closedPort}: connect ECONNREFUSED`),
+    });
     const ac = new AbortController();
     const dial = secureDial('127.0.0.1', port, a, { signal: ac.signal });
     ac.abort();

@@ -44,15 +44,38 @@ export interface SecureLink {
   remoteId: string;
 }
 
+/**
+ * Why a link could not be made:
+ * - `connect`: no TCP connection (refused, unreachable);
+ * - `not-tls`: the other end closed, reset, or answered in plain text instead
+ *   of TLS, as a v1 seed peer does;
+ * - `handshake`: TLS itself failed (alert, no shared suite, not TLS 1.3);
+ * - `no-certificate`: the other end presented none;
+ * - `mismatch`: it proved another peer ID than required;
+ * - `timeout`, `aborted`.
+ */
+export type TlsFailure = 'connect' | 'not-tls' | 'handshake' | 'no-certificate' | 'mismatch' | 'timeout' | 'aborted';
+
+/** A link that failed; `kind` says how (see {@link TlsFailure}). The message is one line. */
+export class TlsLinkError extends Error {
+  override readonly name: string = 'TlsLinkError';
+  constructor(
+    message: string,
+    readonly kind: TlsFailure,
+  ) {
+    super(message);
+  }
+}
+
 /** The peer at an address proved a different ID than the one we required. */
-export class PeerIdMismatchError extends Error {
+export class PeerIdMismatchError extends TlsLinkError {
   override readonly name = 'PeerIdMismatchError';
   constructor(
     readonly expected: string,
     readonly actual: string,
     readonly address: string,
   ) {
-    super(`expected peer ${expected} at ${address}, but it presented ${actual}`);
+    super(`expected peer ${expected} at ${address}, but it presented ${actual}`, 'mismatch');
   }
 }
 
@@ -100,9 +123,11 @@ export function couldBeTlsClientHello(buf: Uint8Array): boolean {
  * presented no certificate, or not TLS 1.3.
  */
 export function authenticatedPeerId(socket: tls.TLSSocket, where: string): string {
-  if (socket.getProtocol() !== 'TLSv1.3') throw new Error(`peer at ${where} negotiated ${socket.getProtocol() ?? 'no TLS'}, not TLS 1.3`);
+  if (socket.getProtocol() !== 'TLSv1.3') {
+    throw new TlsLinkError(`peer at ${where} negotiated ${socket.getProtocol() ?? 'no TLS'}, not TLS 1.3`, 'handshake');
+  }
   const cert = peerCertificate(socket);
-  if (!cert) throw new Error(`peer at ${where} presented no certificate`);
+  if (!cert) throw new TlsLinkError(`peer at ${where} presented no certificate`, 'no-certificate');
   return peerIdFromCertificate(cert);
 }
 
@@ -156,6 +181,23 @@ export function secureAccept(
   return settle(socket, 'secure', where, opts);
 }
 
+/** Signs that the other end does not speak TLS at all (OpenSSL and BoringSSL spell them differently). */
+const NOT_TLS = /wrong.version.number|packet.length.too.long|http.request|unexpected.record|record.too.large/i;
+
+/** One line for a failed handshake, and how it failed. */
+function classify(e: NodeJS.ErrnoException, where: string, connected: boolean): TlsLinkError {
+  if (!connected) return new TlsLinkError(`cannot connect to ${where}: ${e.message}`, 'connect');
+  const reason = (e as { reason?: string }).reason ?? e.message.split('\n')[0]!;
+  if (NOT_TLS.test(`${e.code ?? ''} ${reason}`)) {
+    return new TlsLinkError(`${where} answered in plain text, not TLS (a v1 seed peer?)`, 'not-tls');
+  }
+  // Node's "socket disconnected before secure TLS connection was established" is an ECONNRESET too.
+  if (e.code === 'ECONNRESET' || e.code === 'EPIPE') {
+    return new TlsLinkError(`${where} closed the connection without answering TLS (a v1 seed peer?)`, 'not-tls');
+  }
+  return new TlsLinkError(`TLS handshake with ${where} failed: ${reason}`, 'handshake');
+}
+
 /** Wait for the handshake, then authenticate; destroy the socket on any failure. */
 function settle(socket: tls.TLSSocket, doneEvent: 'secure' | 'secureConnect', where: string, opts: SecureDialOptions): Promise<SecureLink> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
@@ -167,14 +209,21 @@ function settle(socket: tls.TLSSocket, doneEvent: 'secure' | 'secureConnect', wh
       socket.destroy();
       reject(err);
     };
-    const timer = setTimeout(() => fail(new Error(`TLS handshake with ${where} timed out after ${timeoutMs} ms`)), timeoutMs);
-    const onAbort = () => fail(new Error(`connecting to ${where}: aborted`));
-    // A dial that never reached TCP "connect" failed to connect, not to shake hands: say so.
+    const timer = setTimeout(
+      () => fail(new TlsLinkError(`TLS handshake with ${where} timed out after ${timeoutMs} ms`, 'timeout')),
+      timeoutMs,
+    );
+    const onAbort = () => fail(new TlsLinkError(`connecting to ${where}: aborted`, 'aborted'));
+    // A dial that never reached TCP "connect" failed to connect, not to shake hands.
     let connected = doneEvent === 'secure';
     socket.once('connect', () => (connected = true));
-    const onError = (e: Error) =>
-      fail(new Error(connected ? `TLS handshake with ${where} failed: ${e.message}` : `cannot connect to ${where}: ${e.message}`));
-    const onClose = () => fail(new Error(`TLS handshake with ${where} failed: connection closed`));
+    const onError = (e: NodeJS.ErrnoException) => fail(classify(e, where, connected));
+    const onClose = () =>
+      fail(
+        doneEvent === 'secureConnect' && connected
+          ? new TlsLinkError(`${where} closed the connection without answering TLS (a v1 seed peer?)`, 'not-tls')
+          : new TlsLinkError(`TLS handshake with ${where} failed: connection closed`, connected ? 'handshake' : 'connect'),
+      );
     const onDone = () => {
       let remoteId: string;
       try {
