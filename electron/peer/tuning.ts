@@ -19,6 +19,10 @@ export interface PeerTuning {
   connectBackRate: [number, number];
   /** Connect-backs asked for by one requesting host: per second, burst. */
   connectBackPerRequester: [number, number];
+  /** Results accepted for one v1 search or discovery we sent. */
+  v1ResultsPerRequest: number;
+  /** Copies of v1 floods forwarded for one source host: per second, burst. */
+  v1ForwardPerSource: [number, number];
   handshakeTimeoutMs: number;
 }
 
@@ -33,5 +37,7 @@ export const DEFAULT_TUNING: PeerTuning = {
   v1ResultWindowMs: 60_000,
   connectBackRate: [1, 5],
   connectBackPerRequester: [2, 10],
+  v1ResultsPerRequest: 32,
+  v1ForwardPerSource: [10, 20],
   handshakeTimeoutMs: 5000,
 };

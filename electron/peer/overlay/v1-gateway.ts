@@ -20,6 +20,13 @@ export interface GatewayHooks {
 
 type FloodMessage = Extract<V1Message, { kind: 'SEARCH' | 'DISCOVER' }>;
 
+/** A v1 search or discovery we sent: results are accepted for it within its window, up to a cap. */
+interface Pending {
+  searchId?: string;
+  name?: string;
+  results: number;
+}
+
 /**
  * The v1 gateway to seed peers: their one-message-per-connection requests in
  * (LISTR, GET, SEARCH, DISCOVER and the results), our searches and discoveries
@@ -30,13 +37,22 @@ export class V1Gateway {
   /** Connect-back budgets per target host and per requesting host. */
   private readonly perTarget: KeyedRateLimiter;
   private readonly perRequester: KeyedRateLimiter;
-  private readonly searches: BoundedTable<{ searchId: string; name: string }>;
-  private discoverUntil = 0;
+  private readonly forwards: KeyedRateLimiter;
+  private readonly searches: BoundedTable<Pending>;
+  private discovery?: Pending & { until: number };
 
   constructor(
     private readonly c: Components,
     private readonly self: PeerSelf,
-    private readonly tuning: Pick<PeerTuning, 'v1ResultWindowMs' | 'connectBackRate' | 'connectBackPerRequester' | 'handshakeTimeoutMs'>,
+    private readonly tuning: Pick<
+      PeerTuning,
+      | 'v1ResultWindowMs'
+      | 'v1ResultsPerRequest'
+      | 'v1ForwardPerSource'
+      | 'connectBackRate'
+      | 'connectBackPerRequester'
+      | 'handshakeTimeoutMs'
+    >,
     private readonly hooks: GatewayHooks,
   ) {
     const now = () => c.clock.now();
@@ -44,6 +60,7 @@ export class V1Gateway {
     this.searches = new BoundedTable(1000, tuning.v1ResultWindowMs, now);
     this.perTarget = new KeyedRateLimiter(...tuning.connectBackRate, now);
     this.perRequester = new KeyedRateLimiter(...tuning.connectBackPerRequester, now);
+    this.forwards = new KeyedRateLimiter(...tuning.v1ForwardPerSource, now);
   }
 
   /** Known peers that speak v1 (seed peers). */
@@ -53,15 +70,18 @@ export class V1Gateway {
 
   /** Send our SEARCH to every seed peer. */
   search(id: string, query: string, ttl: number): void {
-    this.searches.set(id, { searchId: id, name: query });
-    for (const p of this.peers())
+    const peers = this.peers();
+    // Results are accepted only for a search that was really sent to a seed peer.
+    if (peers.length) this.searches.set(id, { searchId: id, name: query, results: 0 });
+    for (const p of peers)
       void this.sendWithOurAddress(p, (host) => ({ kind: 'SEARCH', name: query, ttl, originHost: host, originPort: this.self.port() }));
   }
 
   /** Send our DISCOVER to every seed peer. */
   discover(ttl: number): void {
-    this.discoverUntil = this.c.clock.now() + this.tuning.v1ResultWindowMs;
-    for (const p of this.peers())
+    const peers = this.peers();
+    if (peers.length) this.discovery = { until: this.c.clock.now() + this.tuning.v1ResultWindowMs, results: 0 };
+    for (const p of peers)
       void this.sendWithOurAddress(p, (host) => ({ kind: 'DISCOVER', ttl, originHost: host, originPort: this.self.port() }));
   }
 
@@ -101,20 +121,35 @@ export class V1Gateway {
     }
   }
 
+  /** v1 results name no request: they count against the latest one still in its window. */
+  private claim(pending: Pending | undefined): boolean {
+    if (!pending) {
+      this.c.stats.drop('unsolicited v1 result');
+      return false;
+    }
+    if (pending.results >= this.tuning.v1ResultsPerRequest) {
+      this.c.stats.drop('v1 results over the cap');
+      return false;
+    }
+    pending.results++;
+    return true;
+  }
+
   private onSearchResult(msg: Extract<V1Message, { kind: 'SEAR_Result' }>): void {
-    let pending: { searchId: string; name: string } | undefined;
+    let pending: Pending | undefined;
     for (const s of this.searches.values()) pending = s;
-    if (!pending) return this.c.stats.drop('unsolicited v1 result');
+    if (!this.claim(pending) || !pending) return;
     this.c.events.emit('search:hit', {
-      searchId: pending.searchId,
+      searchId: pending.searchId!,
       peer: { host: msg.host, port: msg.port },
       protocol: 'v1',
-      name: pending.name,
+      name: pending.name!,
     });
   }
 
   private onDiscoverResult(msg: Extract<V1Message, { kind: 'DISCOV_Result' }>): void {
-    if (this.c.clock.now() > this.discoverUntil) return this.c.stats.drop('unsolicited v1 result');
+    const d = this.discovery && this.c.clock.now() <= this.discovery.until ? this.discovery : undefined;
+    if (!this.claim(d)) return;
     const addr = { host: msg.host, port: msg.port };
     if (this.self.isSelf(addr)) return;
     const { entry, added } = this.c.hostCache.add(addr, 'discovered');
@@ -143,6 +178,8 @@ export class V1Gateway {
     const fwd: V1Message = { ...msg, ttl: ttl - 1 };
     for (const p of this.peers()) {
       if (addressKey(p) === addressKey(origin)) continue;
+      // One source cannot make us fan out without bound (each copy costs a connection).
+      if (!this.forwards.take(requester)) return this.c.stats.drop('v1 forward budget');
       this.c.stats.out(`v1:${msg.kind}`);
       void this.send(p, fwd);
     }
