@@ -7,6 +7,7 @@ import { SocketReader } from '../electron/peer/transfers/socket-reader.js';
 import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
 import { MAGIC } from '../electron/peer/v2/messages.js';
 import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from './helpers/harness.js';
+import { readResumeState } from './transfers-state-file.js';
 
 const MiB = 1 << 20;
 let peers: TestPeer[] = [];
@@ -116,8 +117,7 @@ describe('piece-level integrity', () => {
     expect(failed.error).toMatch(/every source sent bad data/);
     expect(liar.badPieces).toEqual([0]);
     expect(down.logs.some((l) => l.includes(`dropping source 127.0.0.1:${liar.port}: piece 0 failed verification`))).toBe(true);
-    const part = path.join(down.downloads, 'movie.mp4.part');
-    const state = JSON.parse(await fs.promises.readFile(`${part}.json`, 'utf8')) as { pieces: string[]; done: string };
+    const state = await readResumeState(down.data);
     const kept = new Bitfield(state.pieces.length, state.done);
     expect(kept.has(0)).toBe(false);
     expect(kept.done).toBe(state.pieces.length - 1);

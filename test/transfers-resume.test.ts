@@ -41,10 +41,15 @@ describe('resume after kill -9', () => {
     await first.waitFor(/listening on/, 20_000);
     first.proc.stdin.write(cmd);
     // Kill it once between a quarter and three quarters of the pieces are recorded as done.
-    const state = path.join(dl, 'downloads', 'movie.mp4.part.json');
+    // The resume state is kept in the data folder, one file per download.
+    const stateDir = path.join(dl, 'data', 'transfers');
+    let state = '';
     await waitFor(
       'a quarter of the pieces',
       async () => {
+        const names = await fs.promises.readdir(stateDir).catch(() => []);
+        if (names.length !== 1) return false;
+        state = path.join(stateDir, names[0]!);
         const s = JSON.parse(await fs.promises.readFile(state, 'utf8').catch(() => '{}')) as { pieces?: string[]; done?: string };
         return s.pieces && new Bitfield(s.pieces.length, s.done).done >= s.pieces.length / 4;
       },

@@ -198,6 +198,7 @@ export class Peer {
       maxUploadRate: o.maxUploadRate,
       maxDownloadRate: o.maxDownloadRate,
       connectTimeoutMs: this.tuning.handshakeTimeoutMs,
+      stateDir: () => path.join(this.opts.dataDir, 'transfers'),
     });
   }
 

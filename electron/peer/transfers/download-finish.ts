@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Logger } from '../logger.js';
 import { uniquePath } from '../safe-path.js';
-import { doneBytes, type Download } from './download.js';
+import { doneBytes, localName, type Download } from './download.js';
 import { commitPart, fileSize, hashPrefix, syncFile } from './part-file.js';
 import type { TransferEvent } from './progress-publisher.js';
 import { TransferError } from './source-conn.js';
@@ -58,7 +58,9 @@ export async function finishDownload(ctx: FinishContext, d: Download, repair = f
     throw new TransferError('SHA-256 mismatch: the data was corrupt, partial file discarded');
   }
   d.info.sha256 = digest;
-  const finalPath = await commitPart(d.partPath!, d.finalPath!, () => uniquePath(ctx.downloadDir(), d.info.name, ctx.reservedPaths));
+  const finalPath = await commitPart(d.partPath!, d.finalPath!, () =>
+    uniquePath(ctx.downloadDir(), localName(d.info.name), ctx.reservedPaths),
+  );
   await ctx.forgetState(d);
   ctx.reservedPaths.delete(d.finalPath!);
   Object.assign(d.info, { path: finalPath, state: 'done', verified: true, bytes: size, queuePosition: undefined, speed: 0, eta: 0 });

@@ -76,3 +76,11 @@ export function sameAddress(a: PeerAddress, b: PeerAddress): boolean {
 export function addSources(d: Download, sources: readonly PeerAddress[]): void {
   for (const s of sources) if (!d.info.sources.some((x) => sameAddress(x, s))) d.info.sources.push(s);
 }
+
+/**
+ * The name a download is saved under: the remote name, except that it never
+ * ends in `.part` or `.part.json` (names this folder uses for partial data).
+ */
+export function localName(name: string): string {
+  return name.replace(/\.part(\.json)?$/i, (m) => m.replace(/^\.part/i, '_part'));
+}

@@ -8,7 +8,16 @@ import type { StatsCounter } from '../stats.js';
 import { takeAll, TokenBucket } from '../token-bucket.js';
 import { ContentVerifier } from './content-verifier.js';
 import { finishDownload, type FinishContext } from './download-finish.js';
-import { addSources, doneBytes, newDownload, newTransferInfo, sameAddress, type Download, type DownloadRequest } from './download.js';
+import {
+  addSources,
+  doneBytes,
+  localName,
+  newDownload,
+  newTransferInfo,
+  sameAddress,
+  type Download,
+  type DownloadRequest,
+} from './download.js';
 import { partPathFor } from './part-file.js';
 import { Bitfield, pieceLength } from './pieces.js';
 import type { ProgressPublisher } from './progress-publisher.js';
@@ -54,7 +63,7 @@ export class Downloads {
       reservedPaths: this.reservedPaths,
       log: deps.log,
       saveState: (d) => this.store.save(d),
-      forgetState: (d) => this.store.forget(d.partPath!),
+      forgetState: (d) => this.store.forget(d),
       publish: (d, ev) => this.publisher.now(d.info, ev),
     };
   }
@@ -119,7 +128,7 @@ export class Downloads {
     d.abort?.abort();
     const cleanup = async () => {
       await d.run?.catch(() => {});
-      if (d.partPath) await this.store.remove(d.partPath);
+      if (d.partPath) await this.store.remove(d);
       if (d.finalPath) this.reservedPaths.delete(d.finalPath);
     };
     d.run = cleanup();
@@ -255,7 +264,7 @@ export class Downloads {
   private async adoptEarlierPart(d: Download): Promise<void> {
     for (const stored of await this.store.list()) {
       if (stored.partPath === d.partPath || stored.state.sha256 !== d.info.sha256 || this.holds(stored.partPath, d)) continue;
-      await this.store.remove(d.partPath!);
+      await this.store.remove(d);
       this.reservedPaths.delete(d.finalPath!);
       this.attach(d, stored);
       return;
@@ -278,7 +287,7 @@ export class Downloads {
         : state.name === d.info.name && state.sources.some((s) => d.info.sources.some((x) => sameAddress(x, s)));
       if (same) return this.attach(d, stored);
     }
-    d.finalPath = await uniquePath(dir, d.info.name, this.reservedPaths);
+    d.finalPath = await uniquePath(dir, localName(d.info.name), this.reservedPaths);
     this.reservedPaths.add(d.finalPath);
     d.partPath = partPathFor(d.finalPath);
     await fs.promises.writeFile(d.partPath, '', { flag: 'wx' });

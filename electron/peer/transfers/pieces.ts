@@ -5,6 +5,12 @@ import fs from 'node:fs';
 export const MIN_PIECE_SIZE = 1 << 20;
 /** At most this many piece hashes (about 137 KB as a frame). */
 export const MAX_PIECES = 2048;
+/**
+ * The largest piece a download accepts (files up to 128 GiB at MAX_PIECES).
+ * An endgame copy of a piece is held in memory until verified, so this bounds
+ * what a source can make a downloader buffer.
+ */
+export const MAX_PIECE_SIZE = 64 << 20;
 /** Frame limit on transfer connections, large enough for a full piece list. */
 export const TRANSFER_MAX_FRAME = 256 * 1024;
 

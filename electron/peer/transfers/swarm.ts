@@ -7,7 +7,6 @@ import type { Bitfield } from './pieces.js';
 import {
   claimEndgame,
   claimRun,
-  freeCount,
   newPieceState,
   releaseRun,
   type Holder,

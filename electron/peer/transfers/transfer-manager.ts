@@ -1,3 +1,5 @@
+import type net from 'node:net';
+import path from 'node:path';
 import type { PeerAddress, TransferInfo } from '../../../shared/types.js';
 import type { Library } from '../library.js';
 import type { Logger } from '../logger.js';
@@ -6,7 +8,6 @@ import type { TokenBucket } from '../token-bucket.js';
 import type { Hello } from '../v2/connection.js';
 import type { FrameDecoder } from '../v2/frame.js';
 import type { V2Message } from '../v2/messages.js';
-import type net from 'node:net';
 import type { DownloadRequest } from './download.js';
 import { Downloads } from './downloads.js';
 import { ProgressPublisher, type TransferEvent } from './progress-publisher.js';
@@ -33,6 +34,8 @@ export interface TransferDeps {
   maxDownloadRate?: number;
   /** How long an idle transfer connection is kept for a further request. */
   idleTimeoutMs?: number;
+  /** Where resume state is kept (the data folder); by default a hidden folder in the downloads folder. */
+  stateDir?: () => string;
 }
 
 /**
@@ -56,7 +59,11 @@ export class TransferManager {
       (ev, t) => this.deps.emit(ev, t),
     );
     this.uploads = new UploadServer(deps, this.publisher);
-    this.downloads = new Downloads(deps, new ResumeStore(deps.downloadDir, deps.log), this.publisher);
+    this.downloads = new Downloads(
+      deps,
+      new ResumeStore(deps.stateDir ?? (() => path.join(deps.downloadDir(), '.mactella-resume')), deps.downloadDir, deps.log),
+      this.publisher,
+    );
     this.slots = this.uploads.slots;
     this.upLimit = this.uploads.upLimit;
     this.downLimit = this.downloads.downLimit;
