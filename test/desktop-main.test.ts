@@ -60,9 +60,9 @@ function folders(port = 0) {
   return { home, share, args };
 }
 
-function boot(port = 0): StandInApp {
+function boot(port = 0, extra: string[] = []): StandInApp {
   const { home, args } = folders(port);
-  const app = StandInApp.boot(outDir, args, home);
+  const app = StandInApp.boot(outDir, [...args, ...extra], home);
   apps.push(app);
   return app;
 }
@@ -182,6 +182,18 @@ describe('desktop main process (built bundle, stand-in Electron)', () => {
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
+  });
+
+  it('a failed start shows one error box and quits, leaving nothing open', async () => {
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine: listening there fails with EADDRNOTAVAIL; nothing is sent.
+    const app = boot(0, ['--host', '192.0.2.1']);
+    const box = await app.event('error-box');
+    expect(box.title).toBe('MacTella could not start');
+    expect(String(box.content)).toMatch(/EADDRNOTAVAIL|192\.0\.2\.1/);
+    const quit = await app.event('quit');
+    expect(app.events.filter((e) => e.what === 'window-created')).toEqual([]);
+    expect((quit.resources as string[]).filter((r) => /TCP|UDP|FSEvent|StatWatcher/.test(r))).toEqual([]);
+    expect(await app.exited).toBe(0);
   });
 
   it('quits through the quit flow: the peer stops, IPC is unregistered, nothing is left open', async () => {
