@@ -31,6 +31,37 @@ export function normalizeHost(host: string): string {
   return h.toLowerCase() === 'localhost' ? '127.0.0.1' : h.toLowerCase();
 }
 
+/** The eight 16-bit groups of an IPv6 address (an IPv4 tail folded in); undefined if it is not one. */
+function ipv6Groups(host: string): number[] | undefined {
+  if (!net.isIPv6(host)) return undefined;
+  let h = host.split('%')[0]!;
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(h);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    h = `${h.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = h.includes('::') ? h.split('::') : [h, undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const fill = tail === undefined ? [] : new Array<string>(8 - left.length - right.length).fill('0');
+  return [...left, ...fill, ...right].map((g) => parseInt(g, 16));
+}
+
+/**
+ * The key that connection limits and bans count by: an IPv4 address itself,
+ * an IPv6 address by its /64 (one host or customer usually holds a whole /64,
+ * so counting addresses one by one would not limit it at all).
+ */
+export function limitKey(ip: string): string {
+  const h = normalizeHost(ip);
+  const g = ipv6Groups(h);
+  if (!g) return h;
+  return `${g
+    .slice(0, 4)
+    .map((x) => x.toString(16))
+    .join(':')}::/64`;
+}
+
 /** A host that names a usable peer: a hostname or a unicast IP. */
 export function isValidPeerHost(host: string): boolean {
   if (net.isIP(host)) return true;

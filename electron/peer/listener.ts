@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { normalizeHost } from './address.js';
+import { limitKey } from './address.js';
 import type { Logger } from './logger.js';
 import { TokenBucket } from './token-bucket.js';
 import { MAGIC } from './v2/messages.js';
@@ -66,7 +66,7 @@ export class ConnectTracker {
       if (r.bans > 0 && r.bannedUntil + this.limits.banMaxMs < t) r.bans = 0;
     }
     this.ips.set(ip, r);
-    if (this.ips.size > this.maxIps) this.ips.delete(this.ips.keys().next().value!);
+    if (this.ips.size > this.maxIps) this.evict(t);
     if (r.bannedUntil > t) return { verdict: 'banned', until: r.bannedUntil };
     if (r.connects.tryTake(1, t)) return { verdict: 'ok' };
     const ms = Math.min(this.limits.banMaxMs, this.limits.banBaseMs * 2 ** r.bans);
@@ -74,6 +74,17 @@ export class ConnectTracker {
     r.bannedUntil = t + ms;
     r.connects.reset();
     return { verdict: 'ban', ms, count: r.bans };
+  }
+
+  /** Make room: the oldest record not serving a ban goes first, so a churn of new addresses cannot wash out bans. */
+  private evict(t: number): void {
+    for (const [ip, r] of this.ips) {
+      if (r.bannedUntil <= t) {
+        this.ips.delete(ip);
+        return;
+      }
+    }
+    this.ips.delete(this.ips.keys().next().value!);
   }
 
   /** The IPs currently banned, with when each ban ends. */
@@ -143,7 +154,8 @@ export class Listener {
   }
 
   private accept(socket: net.Socket): void {
-    const ip = normalizeHost(socket.remoteAddress ?? '?');
+    // IPv4 by address, IPv6 by /64: the unit one host or customer holds.
+    const ip = limitKey(socket.remoteAddress ?? '?');
     const a = this.connects.attempt(ip);
     if (a.verdict === 'banned') {
       this.handlers.drop('banned IP');
