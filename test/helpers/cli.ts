@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 
-export const BIN = path.join(__dirname, '..', '..', 'bin', 'mactella.mjs');
+const BIN = path.join(__dirname, '..', '..', 'bin', 'mactella.mjs');
 
 export interface CliProcess {
   proc: ChildProcessWithoutNullStreams;

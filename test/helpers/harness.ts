@@ -39,7 +39,7 @@ export interface TestPeer {
 }
 
 /** Tunables that make test networks settle quickly. */
-export const FAST_TUNING: Partial<PeerTuning> = { dialIntervalMs: 100, handshakeTimeoutMs: 2000 };
+const FAST_TUNING: Partial<PeerTuning> = { dialIntervalMs: 100, handshakeTimeoutMs: 2000 };
 
 /** How many log lines a {@link TestPeer} keeps (the newest). */
 const KEPT_LOG_LINES = 2000;

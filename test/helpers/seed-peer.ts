@@ -9,14 +9,14 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
-export interface SeedFile {
+interface SeedFile {
   name: string;
   size: number;
   type: string;
 }
 
 /** A blocking-style reader over a socket: recv(n) returns at most n bytes, '' at EOF. */
-export class Recv {
+class Recv {
   private chunks: Buffer[] = [];
   private ended = false;
   private waiter?: () => void;
