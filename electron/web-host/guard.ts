@@ -20,9 +20,9 @@ export function tokenMatches(given: string | undefined | null, token: string): b
   return crypto.timingSafeEqual(a, b);
 }
 
-/** The WebSocket subprotocol the server answers with, and the prefix of the one that carries the token. */
-export const WS_PROTOCOL = 'mactella';
-export const WS_TOKEN_PREFIX = 'mactella.token.';
+import { WS_TOKEN_PREFIX } from '../../shared/web-protocol.js';
+
+export { WS_PROTOCOL, WS_TOKEN_PREFIX } from '../../shared/web-protocol.js';
 
 /**
  * Where a request may carry the token. No cookie anywhere: browsers send

@@ -1,12 +1,10 @@
 import type { ImportProgress } from '../../../shared/types.js';
+import { WS_PROTOCOL, WS_TOKEN_PREFIX } from '../../../shared/web-protocol.js';
 import type { Host } from './host.js';
 import { createWsApi, type SocketLike } from './ws-client.js';
 
 /** Where this tab keeps the token: sessionStorage is per origin (so per port) and per tab, unlike a cookie. */
 const TOKEN_KEY = 'mactella.token';
-/** The WebSocket subprotocols: the server answers with the first; the second carries the token (see electron/web-host/guard.ts). */
-const WS_PROTOCOL = 'mactella';
-const WS_TOKEN_PREFIX = 'mactella.token.';
 
 /** The parts of `window` the token handling uses (so tests can pass a fake). */
 export interface TokenWindow {
