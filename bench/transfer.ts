@@ -1,5 +1,5 @@
 /**
- * Transfer benchmark: `npx tsx bench/transfer.ts [--big] [--rounds N]`.
+ * Transfer benchmark: `npx tsx bench/transfer.ts [--big | --mib N] [--rounds N]`.
  *
  * - v2 GET of a 256 MiB random file (1 GiB with --big) over loopback, verified,
  *   alternated with a raw Node TCP pipe of the same file to disk; ratio of medians.
@@ -18,7 +18,9 @@ const MiB = 1 << 20;
 const big = process.argv.includes('--big');
 const roundsArg = process.argv.indexOf('--rounds');
 const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 3;
-const SIZE = (big ? 1024 : 256) * MiB;
+const mibArg = process.argv.indexOf('--mib');
+// --mib N: a smaller file, for a quick check that the benchmark still runs (its figures then mean little).
+const SIZE = (mibArg > 0 ? Number(process.argv[mibArg + 1]) : big ? 1024 : 256) * MiB;
 const R = 16 * MiB;
 const DEADLINE_MS = big ? 20 * 60_000 : 8 * 60_000;
 

@@ -50,7 +50,9 @@ async function seed128(): Promise<void> {
       if (size < 0) {
         const head = socket.read(64) as Buffer | null;
         if (!head) return;
-        size = Number(/^\d+/.exec(head.toString('latin1'))![0]);
+        // The size may arrive glued to data that starts with digits: match the size we expect before guessing.
+        const text = head.toString('latin1');
+        size = text.startsWith(String(job.size)) ? job.size : Number(/^\d+/.exec(text)![0]);
         const rest = head.subarray(String(size).length);
         if (rest.length) fs.writeSync(out, rest);
         got += rest.length;
