@@ -80,6 +80,18 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
+/** `library:list` as our page calls it, once the shared file is indexed (bounded). */
+async function indexed(app: StandInApp): Promise<{ name: string }[]> {
+  const list = () =>
+    app.call<{ name: string }[]>('invoke', { channel: DESKTOP_CHANNELS.invoke, url: OUR_PAGE, args: ['library:list', {}] });
+  let files = await list();
+  for (const deadline = Date.now() + 10_000; !files.some((f) => f.name === 'holiday.mp4') && Date.now() < deadline;) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    files = await list();
+  }
+  return files;
+}
+
 describe('desktop main process (built bundle, stand-in Electron)', () => {
   it('boots: privileged schemes, sandbox, one locked-down window, both protocols served', async () => {
     const app = boot();
@@ -122,6 +134,12 @@ describe('desktop main process (built bundle, stand-in Electron)', () => {
     expect(index.body).toMatch(/<div id="root">/);
     const outside = await app.call<{ status: number }>('fetch', { url: `${APP_SCHEME}://app/..%2f..%2fmain%2findex.js` });
     expect(outside.status).not.toBe(200);
+
+    await indexed(app);
+    const media = await app.call<{ status: number; type: string }>('fetch', { url: `${MEDIA_SCHEME}://local/holiday.mp4` });
+    expect(media).toMatchObject({ status: 200, type: 'video/mp4' });
+    const unshared = await app.call<{ status: number }>('fetch', { url: `${MEDIA_SCHEME}://local/..%2fdata%2fsettings.json` });
+    expect(unshared.status).toBe(404);
   });
 
   it('answers our page over IPC and refuses a foreign page, a subframe and another webContents', async () => {
@@ -130,14 +148,7 @@ describe('desktop main process (built bundle, stand-in Electron)', () => {
     const contentsId = created.contentsId as number;
     await app.listening();
 
-    const listLibrary = () =>
-      app.call<{ name: string }[]>('invoke', { channel: DESKTOP_CHANNELS.invoke, url: OUR_PAGE, args: ['library:list', {}] });
-    let files = await listLibrary();
-    for (const deadline = Date.now() + 10_000; !files.some((f) => f.name === 'holiday.mp4') && Date.now() < deadline;) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      files = await listLibrary();
-    }
-    expect(files.map((f) => f.name)).toContain('holiday.mp4');
+    expect((await indexed(app)).map((f) => f.name)).toContain('holiday.mp4');
 
     const refused = /refused/;
     await expect(app.call('invoke', { channel: DESKTOP_CHANNELS.invoke, url: EVIL_PAGE, args: ['library:list', {}] })).rejects.toThrow(
