@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { PeerAddress, TransferInfo } from '../../../shared/types.js';
 import { TokenBucket } from '../token-bucket.js';
+import type { SpaceWatch } from './free-space.js';
 import { pieceLength, type Bitfield } from './pieces.js';
 import { SpeedMeter } from './progress.js';
 
@@ -42,6 +43,10 @@ export interface Download {
   pieceFrom: Map<number, string>;
   /** Sources that sent bad data: out of this download. */
   dropped: Set<string>;
+  /** The size the search hit announced: a source claiming another is refused. */
+  expectedSize?: number;
+  /** Free space watched during a run (see SpaceWatch). */
+  space?: SpaceWatch;
 }
 
 export function newTransferInfo(

@@ -8,6 +8,7 @@ import type { StatsCounter } from '../stats.js';
 import { takeAll, TokenBucket } from '../token-bucket.js';
 import { ContentVerifier } from './content-verifier.js';
 import { finishDownload, type FinishContext } from './download-finish.js';
+import { ensureSpace, SpaceWatch } from './free-space.js';
 import {
   addSources,
   doneBytes,
@@ -88,6 +89,7 @@ export class Downloads {
       return { ...same.info };
     }
     const d = newDownload(newTransferInfo('down', name, req.sha256, 'queued', req.size ?? 0, [...req.sources]));
+    d.expectedSize = req.size;
     this.downloads.set(d.info.id, d);
     this.start(d);
     return { ...d.info };
@@ -174,6 +176,7 @@ export class Downloads {
     if (!d.partPath) await this.preparePart(d);
     d.info.state = 'running';
     d.meter.reset(d.info.bytes);
+    d.space = new SpaceWatch(this.deps.downloadDir(), () => d.info.total - d.info.bytes);
     const errors: string[] = [];
     // Sources that turned out to be seed peers; the host cache only remembers known peers.
     const seedSources = new Set<string>();
@@ -191,6 +194,7 @@ export class Downloads {
         return;
       } catch (e) {
         if (signal.aborted) return;
+        if (e instanceof DiskError) throw e;
         this.sourceFailed(d, source, e as Error, errors);
       }
     }
@@ -233,6 +237,7 @@ export class Downloads {
   private async runPieces(d: Download, signal: AbortSignal, errors: string[], pre?: SourceConn): Promise<boolean> {
     try {
       for (let round = 0; ; round++) {
+        await ensureSpace(this.deps.downloadDir(), d.info.total - doneBytes(d));
         await this.swarm(d, signal, pre);
         pre = undefined;
         // Pieces found bad after the whole-file check are fetched again, from the sources left.
@@ -254,6 +259,8 @@ export class Downloads {
       await this.adoptEarlierPart(d);
       if (d.pieces) return;
     }
+    if (d.expectedSize !== undefined && head.size !== d.expectedSize)
+      throw new TransferError(`source claims ${head.size} bytes, the search hit said ${d.expectedSize}`);
     d.info.total = head.size;
     const list = await fetchPieceHashes(c, head, onQueued);
     d.pieces = { pieceSize: list.pieceSize, hashes: list.hashes, have: new Bitfield(list.hashes.length) };
@@ -300,6 +307,8 @@ export class Downloads {
       throttle: (d: Download, n: number) => takeAll([this.downLimit, d.limit], n),
       onBytes: (n: number) => (this.deps.stats.bytesDown += n),
       saveState: (d: Download) => this.store.save(d),
+      ensureSpace: (need: number) => ensureSpace(this.deps.downloadDir(), need),
+      guard: (d: Download) => d.space?.check(),
     };
   }
 
@@ -345,6 +354,7 @@ export class Downloads {
         name: d.info.name,
         signal,
         preopened: pre,
+        guard: () => d.space?.check(),
       });
       await fh.truncate(d.info.total);
       ok = true;

@@ -173,6 +173,8 @@ export class SwarmWorker {
     for (let got = 0; got < len;) {
       if (s.stopped) throw new SourceError('stopped');
       if (s.writer.error) throw diskError(s.writer.error);
+      const stop = s.p.guard?.();
+      if (stop) throw new DiskError(stop.message);
       const chunk = await this.c!.reader.read(len - got, this.timeout).catch((e: Error) => {
         throw new SourceError(e.message);
       });

@@ -44,6 +44,8 @@ export interface SwarmParams {
   /** A connection already opened (to fetch the piece list), reused for its source. */
   preopened?: SourceConn;
   readTimeoutMs?: number;
+  /** Checked as data arrives: an error here (the disk filling up) stops the download. */
+  guard?: () => Error | undefined;
   /** Which pieces go first (file order by default). */
   strategy?: PickStrategy;
 }

@@ -17,6 +17,10 @@ export interface V1FetchContext {
   onBytes: (n: number) => void;
   /** The size is known: persist it before data arrives. */
   saveState: (d: Download) => Promise<void>;
+  /** Throws when `need` more bytes do not fit on the disk. */
+  ensureSpace: (need: number) => Promise<void>;
+  /** Checked as data arrives: an error here (the disk filling up) stops the download. */
+  guard: (d: Download) => Error | undefined;
 }
 
 /** A whole-file GET from a seed peer (no ranges: a resume starts over). */
@@ -33,6 +37,9 @@ export async function fetchV1(ctx: V1FetchContext, d: Download, source: PeerAddr
     socket.write(`GET,${d.info.name},${source.host},${source.port}`);
     const parser = new V1GetHeaderParser(expected);
     const rest = await readSizeHeader(socket, parser);
+    if (d.expectedSize !== undefined && parser.size !== d.expectedSize)
+      throw new TransferError(`source claims ${parser.size} bytes, the search hit said ${d.expectedSize}`);
+    await ctx.ensureSpace(parser.size!);
     d.info.total = parser.size!;
     d.info.bytes = 0;
     await ctx.saveState(d);
@@ -79,6 +86,8 @@ async function receiveV1(ctx: V1FetchContext, d: Download, socket: net.Socket, f
     while (got < length) {
       const c = await reader.read(length - got, 30_000);
       if (!c) throw new TransferError(`source went away after ${got} of ${length} bytes`);
+      const stop = ctx.guard(d);
+      if (stop) throw stop;
       const at = got;
       got += c.length;
       hash.update(c);
