@@ -1,6 +1,6 @@
 /**
  * The terminal peer's command syntax: the seed's commands verbatim
- * (`SEARCH,name,ttl`), plus PEERS, STATS, LIMIT, HELP and WAIT,seconds for scripts.
+ * (`SEARCH,name,ttl`), plus ID, PEERS, STATS, LIMIT, HELP and WAIT,seconds for scripts.
  */
 import type { PeerAddress } from '../shared/types.js';
 import { parsePort } from './peer/address.js';
@@ -15,6 +15,7 @@ export type CliCommand =
   | { cmd: 'RESET' }
   | { cmd: 'QUIT' }
   | { cmd: 'FORCEQUIT' }
+  | { cmd: 'ID' }
   | { cmd: 'PEERS' }
   | { cmd: 'STATS' }
   | { cmd: 'HELP' }
@@ -32,6 +33,7 @@ export const USAGE: Record<string, string> = {
   RESET: 'RESET',
   QUIT: 'QUIT',
   FORCEQUIT: 'FORCEQUIT',
+  ID: "ID   (this peer's ID, to give to others as ID@HOST:PORT)",
   PEERS: 'PEERS',
   STATS: 'STATS',
   WAIT: 'WAIT,seconds   (pause a script, 0-600)',
@@ -80,6 +82,7 @@ export function parseCommand(line: string): CliCommand {
     case 'RESET':
     case 'QUIT':
     case 'FORCEQUIT':
+    case 'ID':
     case 'PEERS':
     case 'STATS':
     case 'HELP':

@@ -76,6 +76,7 @@ class TerminalPeer {
   async run(): Promise<void> {
     const { host, port } = this.peer.address();
     this.print(`listening on ${host}:${port}`);
+    this.print(`peer id: ${this.peer.id}`);
     const n = this.peer.listLocal().length;
     this.print(`sharing ${this.peer.settings().sharedDir} (${n} file${n === 1 ? '' : 's'}); type HELP for commands`);
     this.subscribe();
@@ -151,6 +152,8 @@ class TerminalPeer {
         const known = p.reset();
         return this.print(`List of Peers has been reset (${known.length} bootstrap peer${known.length === 1 ? '' : 's'})`);
       }
+      case 'ID':
+        return this.print(`peer id: ${p.id}`);
       case 'PEERS':
         return this.printPeers();
       case 'STATS':

@@ -289,4 +289,5 @@ app.whenReady().then(async () => {
   win = createWindow();
   const { host, port } = peer.address();
   log.info(`listening on ${host}:${port}`);
+  log.info(`peer id: ${peer.id}`);
 });

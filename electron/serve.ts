@@ -122,6 +122,7 @@ export async function runServe(argv: string[]): Promise<void> {
     return;
   }
   console.log(`listening on ${formatAddress(peer.address())}`);
+  console.log(`peer id: ${peer.id}`);
   console.log(`MacTella UI: ${web.url}`);
 
   await new Promise<void>((resolve) => {

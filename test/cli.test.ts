@@ -39,7 +39,7 @@ describe('command syntax', () => {
     expect(parseCommand('SEARCH,song.mp3,3')).toEqual({ cmd: 'SEARCH', name: 'song.mp3', ttl: 3 });
     expect(parseCommand('DISCOVER,2')).toEqual({ cmd: 'DISCOVER', ttl: 2 });
     expect(parseCommand('GET,a,b.mp3,localhost,10001')).toEqual({ cmd: 'GET', name: 'a,b.mp3', peer: { host: 'localhost', port: 10001 } });
-    for (const c of ['RESET', 'QUIT', 'FORCEQUIT', 'PEERS', 'STATS', 'HELP']) expect(parseCommand(c)).toEqual({ cmd: c });
+    for (const c of ['RESET', 'QUIT', 'FORCEQUIT', 'ID', 'PEERS', 'STATS', 'HELP']) expect(parseCommand(c)).toEqual({ cmd: c });
   });
 
   it('parses LIMIT for global upload and download limits', () => {
@@ -99,6 +99,19 @@ describe('mactella (the real bin)', () => {
     expect(sameBytes(fs.readFileSync(path.join(b, 'dl', 'song.mp3')), song)).toBe(true);
     a.cli.send('LISTL');
     await a.cli.waitFor(/^picture\t cover\.jpg\t size: 5$/);
+    a.cli.proc.stdin.end();
+    expect(await a.cli.exited).toBe(0);
+  });
+
+  it('prints the peer ID right after "listening on"; ID prints it again', async () => {
+    const a = await startCliPeer({});
+    const m = await a.cli.waitFor(/^peer id: (\S+)$/);
+    const at = a.cli.out.findIndex((l) => l.startsWith('listening on '));
+    expect(a.cli.out[at + 1]).toBe(m[0]);
+    a.cli.send('ID');
+    a.cli.send('HELP'); // commands run in order: once HELP has answered, ID has too
+    await a.cli.waitFor(/^Commands \(the seed's syntax/);
+    expect(a.cli.out.filter((l) => l === m[0])).toHaveLength(2);
     a.cli.proc.stdin.end();
     expect(await a.cli.exited).toBe(0);
   });
