@@ -1,0 +1,109 @@
+/**
+ * Port mapping and reachability in the network lab: home A's router RA runs
+ * miniupnpd (IGD v1 description, as most home routers, plus NAT-PMP), home C's
+ * router runs miniupnpd with the IGD v2 description, home B's router RB only
+ * masquerades. A host on the "public" segment dials the external addresses.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decideReachability, type DialBackResult } from '../electron/peer/reach/reachability.js';
+import type { PortMapping } from '../electron/peer/reach/port-mapping.js';
+import { startAgent, type Agent, type AgentEvent } from './lab/agents.js';
+import { Lab, PUBLIC_NET, upnpUnavailableReason } from './lab/lab.js';
+
+const unavailable = upnpUnavailableReason();
+const title = unavailable ? `network lab: NAT and port mapping (skipped: ${unavailable})` : 'network lab: NAT and port mapping';
+
+describe.skipIf(unavailable !== null)(title, () => {
+  let lab: Lab;
+  const agents: Agent[] = [];
+  const agent = (host: string, job: Parameters<typeof startAgent>[2]) => {
+    const a = startAgent(lab, host, job);
+    agents.push(a);
+    return a;
+  };
+  /** Dial host:port from the public segment; the answer carries the greeting read, if any. */
+  const dialFromPublic = async (host: string, port: number): Promise<AgentEvent> =>
+    agent('pub1', { kind: 'probe', host, port, timeoutMs: 1500 }).waitFor((e) => e.event === 'probed', 20_000, 'probe');
+
+  beforeAll(async () => {
+    lab = await Lab.create();
+    for (const s of ['pub', 'ha', 'hb', 'hc']) await lab.addSwitch(s);
+    await lab.addRouter('ra', {
+      wan: { switch: 'pub', address: `${PUBLIC_NET}.1/24` },
+      lan: { switch: 'ha', address: '192.168.1.1/24' },
+      upnp: { igdV1: true },
+    });
+    await lab.addRouter('rb', { wan: { switch: 'pub', address: `${PUBLIC_NET}.2/24` }, lan: { switch: 'hb', address: '192.168.1.1/24' } });
+    await lab.addRouter('rc', {
+      wan: { switch: 'pub', address: `${PUBLIC_NET}.4/24` },
+      lan: { switch: 'hc', address: '192.168.1.1/24' },
+      upnp: { igdV1: false },
+    });
+    await lab.addHost('a1', { switch: 'ha', address: '192.168.1.10/24' }, '192.168.1.1');
+    await lab.addHost('b1', { switch: 'hb', address: '192.168.1.10/24' }, '192.168.1.1');
+    await lab.addHost('c1', { switch: 'hc', address: '192.168.1.10/24' }, '192.168.1.1');
+    await lab.addHost('pub1', { switch: 'pub', address: `${PUBLIC_NET}.10/24` });
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(agents.map((a) => a.stop()));
+    await lab?.destroy();
+  }, 30_000);
+
+  it('NAT-PMP on an IGD-v1 router: the public host reaches the mapped port, the lease is renewed, and stop removes it', async () => {
+    // The NAT is real: nothing reaches home A from outside before the mapping.
+    expect((await dialFromPublic(`${PUBLIC_NET}.1`, 7100)).ok).toBe(false);
+
+    const a1 = agent('a1', { kind: 'map', port: 7100, leaseSeconds: 2, greeting: 'hello from a1' });
+    const mapped = await a1.waitFor((e) => e.event === 'mapped' || e.event === 'unmappable', 20_000, 'mapping');
+    expect(mapped.event, JSON.stringify(mapped)).toBe('mapped');
+    const m = mapped.mapping as PortMapping;
+    expect(m).toMatchObject({ method: 'pmp', externalHost: `${PUBLIC_NET}.1`, externalPort: 7100, internalHost: '192.168.1.10' });
+
+    const dial = await dialFromPublic(m.externalHost, m.externalPort);
+    expect(dial).toMatchObject({ ok: true, greeting: 'hello from a1' });
+    // The verdict from that dial-back: reachable at the mapped address.
+    const result: DialBackResult = { by: 'pub1', host: m.externalHost, port: m.externalPort, ok: true, at: dial.t };
+    expect(decideReachability([result], m, 1)).toMatchObject({ state: 'mapped', address: { host: m.externalHost, port: m.externalPort } });
+
+    // A 2 s lease is renewed at half-time while running.
+    await a1.waitFor((e) => e.event === 'renewed', 5000, 'renewal');
+
+    await a1.stop();
+    expect(a1.events.some((e) => e.event === 'unmapped')).toBe(true);
+    expect((await dialFromPublic(m.externalHost, m.externalPort)).ok).toBe(false);
+  }, 60_000);
+
+  it('UPnP-IGD v2: the mapping is made over SOAP, reachable from outside, and removed on stop', async () => {
+    const c1 = agent('c1', { kind: 'map', port: 7300, methods: ['upnp'], greeting: 'hello from c1' });
+    const mapped = await c1.waitFor((e) => e.event === 'mapped' || e.event === 'unmappable', 20_000, 'mapping');
+    expect(mapped.event, JSON.stringify(mapped)).toBe('mapped');
+    const m = mapped.mapping as PortMapping;
+    expect(m).toMatchObject({ method: 'upnp', externalHost: `${PUBLIC_NET}.4`, externalPort: 7300 });
+    expect(await dialFromPublic(m.externalHost, m.externalPort)).toMatchObject({ ok: true, greeting: 'hello from c1' });
+    await c1.stop();
+    expect(c1.events.some((e) => e.event === 'unmapped')).toBe(true);
+    expect((await dialFromPublic(m.externalHost, m.externalPort)).ok).toBe(false);
+  }, 60_000);
+
+  it('a router without UPnP or NAT-PMP: mapping fails with a reason for each protocol and the verdict is firewalled', async () => {
+    const b1 = agent('b1', { kind: 'map', port: 7200, greeting: 'hello from b1' });
+    const result = await b1.waitFor((e) => e.event === 'mapped' || e.event === 'unmappable', 20_000, 'mapping');
+    expect(result.event).toBe('unmappable');
+    const attempts = result.attempts as { method: string; ok: boolean; error?: string }[];
+    expect(attempts.map((a) => [a.method, a.ok])).toEqual([
+      ['pmp', false],
+      ['upnp', false],
+    ]);
+    expect(attempts.every((a) => (a.error ?? '').length > 0)).toBe(true);
+
+    const dial = await dialFromPublic(`${PUBLIC_NET}.2`, 7200);
+    expect(dial.ok).toBe(false);
+    const verdict = decideReachability(
+      [{ by: 'pub1', host: `${PUBLIC_NET}.2`, port: 7200, ok: false, error: String(dial.error), at: dial.t }],
+      null,
+      1,
+    );
+    expect(verdict.state).toBe('firewalled');
+  }, 60_000);
+});

@@ -1,0 +1,169 @@
+/**
+ * The reach parts without the lab: the reachability verdict, parsing of what
+ * the LAN and the routing table say, and the DHT rendezvous on loopback only
+ * (a closed three-node DHT on 127.0.0.1: nothing leaves the machine).
+ */
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseProcNetRoute } from '../electron/peer/reach/default-gateway.js';
+import { DhtRendezvous, networkInfoHash } from '../electron/peer/reach/dht-rendezvous.js';
+import { LanDiscovery, parseLanService } from '../electron/peer/reach/lan-discovery.js';
+import { PortMapper, type PortMapping } from '../electron/peer/reach/port-mapping.js';
+import { decideReachability, probeTcp, ReachabilityTracker, type DialBackResult } from '../electron/peer/reach/reachability.js';
+
+const mapping: PortMapping = {
+  method: 'pmp',
+  gateway: '192.168.1.1',
+  externalHost: '100.200.0.1',
+  externalPort: 7100,
+  internalHost: '192.168.1.10',
+  internalPort: 7100,
+  leaseSeconds: 3600,
+};
+const dial = (by: string, host: string, port: number, ok: boolean, at: number): DialBackResult => ({
+  by,
+  host,
+  port,
+  ok,
+  at,
+  error: ok ? undefined : 'ETIMEDOUT',
+});
+
+describe('reachability verdict', () => {
+  it('needs agreeing neighbours: one success is not enough by default', () => {
+    expect(decideReachability([dial('n1', '100.200.0.1', 7100, true, 1)], mapping).state).toBe('unknown');
+    const v = decideReachability([dial('n1', '100.200.0.1', 7100, true, 1), dial('n2', '100.200.0.1', 7100, true, 2)], mapping);
+    expect(v).toMatchObject({ state: 'mapped', address: { host: '100.200.0.1', port: 7100 } });
+  });
+
+  it('open when confirmed at an address that is not the mapping', () => {
+    const v = decideReachability([dial('n1', '5.6.7.8', 9000, true, 1), dial('n2', '5.6.7.8', 9000, true, 2)], mapping);
+    expect(v).toMatchObject({ state: 'open', address: { host: '5.6.7.8', port: 9000 } });
+  });
+
+  it('one neighbour cannot vote twice, and its latest result replaces its older one', () => {
+    expect(decideReachability([dial('n1', '5.6.7.8', 9000, true, 1), dial('n1', '5.6.7.8', 9000, true, 2)], null).state).toBe('unknown');
+    const v = decideReachability(
+      [dial('n1', '5.6.7.8', 9000, true, 1), dial('n2', '5.6.7.8', 9000, false, 2), dial('n1', '5.6.7.8', 9000, false, 3)],
+      null,
+    );
+    expect(v.state).toBe('firewalled');
+  });
+
+  it('firewalled only when enough neighbours failed and none succeeded', () => {
+    expect(decideReachability([dial('n1', '5.6.7.8', 9000, false, 1)], null).state).toBe('unknown');
+    expect(decideReachability([dial('n1', '5.6.7.8', 9000, false, 1), dial('n2', '5.6.7.8', 9000, false, 2)], null).state).toBe(
+      'firewalled',
+    );
+  });
+
+  it('the tracker emits a change once per new verdict and keeps a bounded window', () => {
+    const t = new ReachabilityTracker({ confirmations: 1, window: 3 });
+    const seen: string[] = [];
+    t.on('changed', (v) => seen.push(v.state));
+    t.setMapping(mapping);
+    t.add(dial('n1', '100.200.0.1', 7100, true, 1));
+    t.add(dial('n2', '100.200.0.1', 7100, true, 2));
+    expect(seen).toEqual(['mapped']);
+    for (let i = 0; i < 3; i++) t.add(dial(`m${i}`, '100.200.0.1', 7100, false, 10 + i));
+    expect(t.verdict().state).toBe('firewalled');
+    expect(seen).toEqual(['mapped', 'firewalled']);
+  });
+
+  it('probeTcp: a listening loopback port answers, a closed one is refused', async () => {
+    const server = net.createServer((s) => s.end());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as net.AddressInfo).port;
+    expect((await probeTcp('127.0.0.1', port, 2000)).ok).toBe(true);
+    await new Promise((r) => server.close(r));
+    expect(await probeTcp('127.0.0.1', port, 2000)).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+  });
+});
+
+describe('LAN announcements and routes, parsed', () => {
+  it('a DNS-SD record becomes a peer: ID and port from TXT, the address the packet came from', () => {
+    const p = parseLanService({
+      txt: { id: 'ABC', port: '7001' },
+      port: 7001,
+      addresses: ['10.0.0.2', '192.168.7.12'],
+      referer: { address: '192.168.7.12', family: 'IPv4', port: 5353, size: 1 },
+    });
+    expect(p).toMatchObject({ id: 'ABC', host: '192.168.7.12', port: 7001 });
+  });
+
+  it('records that are not a MacTella peer are ignored', () => {
+    expect(parseLanService({ txt: {}, port: 7001, addresses: ['10.0.0.2'] })).toBeNull();
+    expect(parseLanService({ txt: { id: 'bad id with spaces' }, port: 7001, addresses: ['10.0.0.2'] })).toBeNull();
+    expect(parseLanService({ txt: { id: 'ABC', port: '70000' }, port: 7001, addresses: ['10.0.0.2'] })).toBeNull();
+    expect(parseLanService({ txt: { id: 'ABC' }, port: 7001, addresses: [] })).toBeNull();
+  });
+
+  it('bad options are refused before anything is sent', () => {
+    expect(() => new LanDiscovery({ peerId: '', port: 7001 })).toThrow(/invalid peer ID/);
+    expect(() => new LanDiscovery({ peerId: 'ABC', port: 0 })).toThrow(/invalid port/);
+    expect(() => new PortMapper({ port: 70000 })).toThrow(/invalid port/);
+    expect(() => new DhtRendezvous({ bootstrap: undefined as unknown as string[], announcePort: 1 })).toThrow(/explicit bootstrap/);
+    expect(() => new DhtRendezvous({ bootstrap: ['nonsense'], announcePort: 1 })).toThrow(/HOST:PORT/);
+  });
+
+  it('the default gateway from /proc/net/route', () => {
+    const table = [
+      'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT',
+      'eth0\t0001A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0',
+      'eth0\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0',
+    ].join('\n');
+    expect(parseProcNetRoute(table)).toBe('192.168.1.1');
+    expect(parseProcNetRoute(table.split('\n').slice(0, 2).join('\n'))).toBeNull();
+  });
+});
+
+describe('port mapping with no router answering', () => {
+  it('NAT-PMP to a loopback "gateway" that does not answer: no mapping, the failure is recorded', async () => {
+    const mapper = new PortMapper({ port: 7100, methods: ['pmp'], gateway: '127.0.0.1', internalHost: '127.0.0.1', timeoutMs: 500 });
+    const failed: string[] = [];
+    mapper.on('failed', (a) => failed.push(a.method));
+    expect(await mapper.start()).toBeNull();
+    expect(failed).toEqual(['pmp']);
+    expect(mapper.attempts()[0]).toMatchObject({ method: 'pmp', ok: false });
+    await mapper.stop();
+  });
+});
+
+describe('DHT rendezvous on loopback', () => {
+  const nodes: DhtRendezvous[] = [];
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  });
+
+  it('the network name picks the infohash; a private name a different one', () => {
+    expect(networkInfoHash('mactella')).toHaveLength(20);
+    expect(networkInfoHash('mactella').equals(networkInfoHash('mactella'))).toBe(true);
+    expect(networkInfoHash('mactella').equals(networkInfoHash('friends'))).toBe(false);
+  });
+
+  it('two peers find each other through a private bootstrap node, and only under their own name', async () => {
+    const boot = new DhtRendezvous({ bootstrap: [], announcePort: 0, bindHost: '127.0.0.1' });
+    nodes.push(boot);
+    await boot.start();
+    const bootstrap = [`127.0.0.1:${boot.dhtPort}`];
+    const mk = (announcePort: number, networkName?: string) => {
+      const n = new DhtRendezvous({ bootstrap, announcePort, networkName, bindHost: '127.0.0.1' });
+      nodes.push(n);
+      return n;
+    };
+    const [a, b, c] = [mk(7001), mk(7002), mk(7003, 'friends-only')];
+    await Promise.all([a.start(), b.start(), c.start()]);
+    expect(a.nodeCount()).toBeGreaterThan(0);
+    await Promise.all([a.announce(), b.announce(), c.announce()]);
+    const [la, lb, lc] = await Promise.all([a.lookup(), b.lookup(), c.lookup()]);
+    expect(la.peers.map((p) => p.port)).toEqual(expect.arrayContaining([7001, 7002]));
+    expect(lb.peers.map((p) => p.port)).toEqual(expect.arrayContaining([7001, 7002]));
+    expect(la.peers.map((p) => p.port)).not.toContain(7003);
+    expect(lc.peers.map((p) => p.port)).toEqual([7003]);
+  }, 20_000);
+
+  it('lookup before start is a clear error', async () => {
+    const n = new DhtRendezvous({ bootstrap: [], announcePort: 0 });
+    expect(() => n.lookup()).toThrow(/not running/);
+  });
+});
