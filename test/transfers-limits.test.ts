@@ -1,12 +1,10 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { randomFile, startPeer, tempDir, uploaderAndDownloader, waitFor } from './helpers/harness.js';
+import { randomFile, startPeer, tempDir, uploaderAndDownloader, waitFor, sleep } from './helpers/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
 const MiB = 1 << 20;
 const { peers } = cleanupAfterEach();
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Bytes per second over `ms`, measured by a counter. */
 async function rateOver(count: () => number, ms: number): Promise<number> {

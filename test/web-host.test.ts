@@ -11,6 +11,7 @@ import type { Peer } from '../electron/peer/peer.js';
 import { TypedEmitter } from '../electron/peer/typed-emitter.js';
 import { isAllowedHost, tokenMatches } from '../electron/web-host/guard.js';
 import { startWebHost, type WebHost } from '../electron/web-host/server.js';
+import { waitFor } from './helpers/harness.js';
 
 const TOKEN = 'test-token-0123456789';
 let dir: string;
@@ -180,26 +181,23 @@ describe('web host: WebSocket', () => {
     const ws = await openWs({ Origin: origin() });
     const messages: WsServerMessage[] = [];
     ws.on('message', (d) => messages.push(JSON.parse(String(d)) as WsServerMessage));
-    const waitFor = async (pred: (m: WsServerMessage) => boolean) => {
-      for (let i = 0; i < 100 && !messages.some(pred); i++) await new Promise((r) => setTimeout(r, 20));
-      return messages.find(pred);
-    };
+    const message = (pred: (m: WsServerMessage) => boolean) => waitFor('a matching WebSocket message', () => messages.find(pred), 2000);
     ws.send(JSON.stringify({ kind: 'invoke', id: 1, op: 'search:start', args: { query: 'beach', ttl: 2 } }));
     ws.send(JSON.stringify({ kind: 'invoke', id: 2, op: 'search:start', args: { query: 'beach', ttl: 70 } }));
     ws.send(JSON.stringify({ kind: 'invoke', id: 3, op: 'shell:exec', args: {} }));
-    expect(await waitFor((m) => m.kind === 'result' && m.id === 1)).toEqual({
+    expect(await message((m) => m.kind === 'result' && m.id === 1)).toEqual({
       kind: 'result',
       id: 1,
       ok: true,
       result: { searchId: 'beach/2' },
     });
-    expect(await waitFor((m) => m.kind === 'result' && m.id === 2)).toMatchObject({
+    expect(await message((m) => m.kind === 'result' && m.id === 2)).toMatchObject({
       ok: false,
       error: expect.stringMatching(/invalid arguments for search:start: ttl/),
     });
-    expect(await waitFor((m) => m.kind === 'result' && m.id === 3)).toMatchObject({ ok: false, error: 'unknown operation: shell:exec' });
+    expect(await message((m) => m.kind === 'result' && m.id === 3)).toMatchObject({ ok: false, error: 'unknown operation: shell:exec' });
     events.emit('library:changed', []);
-    expect(await waitFor((m) => m.kind === 'event')).toEqual({ kind: 'event', event: 'library:changed', payload: [] });
+    expect(await message((m) => m.kind === 'event')).toEqual({ kind: 'event', event: 'library:changed', payload: [] });
     ws.close();
   });
 
