@@ -4,6 +4,7 @@
  * resolution hook (test/electron-stand-in/). Everything else is real: the
  * peer listens on loopback, shares a temp folder, and quits.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -219,6 +220,83 @@ describe('desktop main process (built bundle, stand-in Electron)', () => {
     expect((quit.resources as string[]).filter((r) => /TCP|UDP|FSEvent|StatWatcher/.test(r))).toEqual([]);
     expect(await app.exited).toBe(0);
     expect(await accepts(port)).toBe(false);
+  });
+
+  it('quitting during a download asks first: Cancel keeps the app running, Quit Now stops at once', async () => {
+    // A terminal peer as the source, its uploads limited to 32 KiB/s, so the 4 MiB download is still running when we quit.
+    const src = fs.mkdtempSync(path.join(os.tmpdir(), 'mactella-desktop-src-'));
+    temps.push(src);
+    fs.mkdirSync(path.join(src, 'share'));
+    fs.writeFileSync(path.join(src, 'share', 'long.mp4'), Buffer.alloc(4 * 1024 * 1024, 1));
+    const source = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'bin', 'mactella.mjs'),
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--share',
+        path.join(src, 'share'),
+        '--data',
+        path.join(src, 'data'),
+        '--max-up',
+        '32k',
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    try {
+      let out = '';
+      const sourcePort = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`source peer did not start: ${out}`)), 30_000);
+        source.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(Number(m[1]));
+          }
+        });
+        source.once('exit', (code) => reject(new Error(`source peer exited (${code}): ${out}`)));
+      });
+
+      const app = boot();
+      await app.event('window-created');
+      await app.listening();
+      const invoke = <T>(op: string, args: object) =>
+        app.call<T>('invoke', { channel: DESKTOP_CHANNELS.invoke, url: OUR_PAGE, args: [op, args] });
+      await invoke('transfer:start', { name: 'long.mp4', size: 4 * 1024 * 1024, sources: [{ host: '127.0.0.1', port: sourcePort }] });
+      let running: { state: string; bytes: number }[] = [];
+      for (const deadline = Date.now() + 15_000; !running.some((t) => t.state === 'running') && Date.now() < deadline;) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        running = (await invoke<{ direction: string; state: string; bytes: number }[]>('transfer:list', {})).filter(
+          (t) => t.direction === 'down',
+        );
+      }
+      expect(
+        running.some((t) => t.state === 'running' && t.bytes < 4 * 1024 * 1024),
+        `${JSON.stringify(running)}\n${app.stderr}`,
+      ).toBe(true);
+
+      await app.call('messageBoxResponse', { response: 2 }); // Cancel
+      await app.call('quit');
+      const asked = await app.event('message-box');
+      expect(asked.message).toBe('1 transfer is still running');
+      expect(asked.buttons).toEqual(['Wait for Transfers', 'Quit Now', 'Cancel']);
+      // Still running: IPC answers, the download goes on.
+      expect(await invoke<unknown[]>('library:list', {})).toBeInstanceOf(Array);
+      expect(app.events.some((e) => e.what === 'quit')).toBe(false);
+
+      await app.call('messageBoxResponse', { response: 1 }); // Quit Now
+      await app.call('quit');
+      const quit = await app.event('quit');
+      expect(app.events.filter((e) => e.what === 'message-box')).toHaveLength(2);
+      expect(quit.ipcChannels).toEqual([]);
+      expect((quit.resources as string[]).filter((r) => /TCP|UDP|FSEvent|StatWatcher/.test(r))).toEqual([]);
+      expect(await app.exited).toBe(0);
+    } finally {
+      source.kill('SIGKILL');
+    }
   });
 
   it('closing the window runs the same quit flow', async () => {
