@@ -1,10 +1,15 @@
 import type { KnownPeer, PeerAddress, PeerSource, ProtocolVersion } from '../../shared/types.js';
-import { addressKey } from './address.js';
+import { addressKey, formatAddress } from './address.js';
 import { readJson, writeFileAtomic } from './fs-util.js';
+import { isPeerId, type PeerSpec } from './identity/peer-id.js';
 
 interface Entry {
   host: string;
   port: number;
+  /** The pinned peer ID: given by the user (ID@HOST:PORT) or learned on first v2 contact. */
+  id?: string;
+  /** Why the last link here was refused (another ID than the pinned one), until the pin changes. */
+  refused?: string;
   protocol: ProtocolVersion;
   source: PeerSource;
   lastSeen?: number;
@@ -18,6 +23,10 @@ const MAX_KNOWN = 1000;
  * The known-peer list (host cache): bootstrap peers, peers the user added, and
  * peers DISCOVER found. Nothing else joins it. Persisted so it survives restarts;
  * RESET returns it to the bootstrap list.
+ *
+ * Each entry pins a peer ID (Syncthing-style): the ID the user gave, or the
+ * one the peer proved on first contact. A v2 link to the address must then
+ * prove that ID; see {@link HostCache.pinnedId} and {@link HostCache.pin}.
  */
 export class HostCache {
   private readonly entries = new Map<string, Entry>();
@@ -25,7 +34,7 @@ export class HostCache {
 
   constructor(
     private readonly file: string,
-    private bootstrap: PeerAddress[],
+    private bootstrap: PeerSpec[],
   ) {}
 
   async load(): Promise<void> {
@@ -34,9 +43,15 @@ export class HostCache {
     for (const e of saved?.peers ?? []) {
       if (typeof e?.host === 'string' && Number.isInteger(e.port) && e.port > 0 && e.port < 65536) {
         const key = addressKey(e);
-        // A bootstrap peer from an earlier configuration is not one now.
-        if (e.source === 'bootstrap') continue;
-        if (!this.entries.has(key)) this.entries.set(key, { ...e, protocol: e.protocol ?? 'unknown' });
+        const id = typeof e.id === 'string' && isPeerId(e.id) ? e.id : undefined;
+        const refused = id && typeof e.refused === 'string' ? e.refused.slice(0, 512) : undefined;
+        // A bootstrap peer from an earlier configuration is not one now; one still configured keeps the ID it proved.
+        if (e.source === 'bootstrap') {
+          const b = this.entries.get(key);
+          if (b && !b.id && id) Object.assign(b, { id, refused });
+          continue;
+        }
+        if (!this.entries.has(key)) this.entries.set(key, { ...e, id, refused, protocol: e.protocol ?? 'unknown' });
       }
     }
   }
@@ -53,9 +68,13 @@ export class HostCache {
     return this.entries.has(addressKey(addr));
   }
 
-  /** Add or refresh a peer. Returns the entry and whether it was new. */
+  /**
+   * Add or refresh a peer. Returns the entry and whether it was new. An ID
+   * the user gives (`ID@HOST:PORT`) replaces any pin at that address: it is
+   * the user's word; an ID from anywhere else never does.
+   */
   add(
-    addr: PeerAddress,
+    addr: PeerSpec,
     source: PeerSource,
     info: Partial<Pick<Entry, 'protocol' | 'files' | 'bytes'>> = {},
   ): { entry: Entry; added: boolean } {
@@ -64,6 +83,7 @@ export class HostCache {
     if (old) {
       Object.assign(old, stripUndefined(info), { lastSeen: Date.now() });
       if (source === 'user' && old.source === 'discovered') old.source = 'user';
+      if (source === 'user' && addr.id && addr.id !== old.id) Object.assign(old, { id: addr.id, refused: undefined });
       this.scheduleSave();
       return { entry: old, added: false };
     }
@@ -71,6 +91,7 @@ export class HostCache {
     const entry: Entry = {
       host: addr.host,
       port: addr.port,
+      ...(addr.id && source !== 'discovered' ? { id: addr.id } : {}),
       source,
       protocol: info.protocol ?? 'unknown',
       lastSeen: Date.now(),
@@ -79,6 +100,41 @@ export class HostCache {
     this.entries.set(key, entry);
     this.scheduleSave();
     return { entry, added: true };
+  }
+
+  /** The ID a v2 link to this address must prove, if one is pinned. */
+  pinnedId(addr: PeerAddress): string | undefined {
+    return this.entries.get(addressKey(addr))?.id;
+  }
+
+  /**
+   * Record the ID a peer proved at `addr`: pins it on first contact.
+   * `conflict` if another ID is pinned there (the link must be refused; the
+   * pin stays, see {@link refuse}). Addresses not in the list are not added.
+   */
+  pin(addr: PeerAddress, id: string): 'pinned' | 'same' | 'conflict' | 'unknown' {
+    const e = this.entries.get(addressKey(addr));
+    if (!e) return 'unknown';
+    if (e.id === id) {
+      if (e.refused) {
+        e.refused = undefined;
+        this.scheduleSave();
+      }
+      return 'same';
+    }
+    if (e.id) return 'conflict';
+    e.id = id;
+    this.scheduleSave();
+    return 'pinned';
+  }
+
+  /** Remember why a link to a pinned address was refused, to show the user; cleared when the right peer is back. */
+  refuse(addr: PeerAddress, presented: string): string | undefined {
+    const e = this.entries.get(addressKey(addr));
+    if (!e?.id) return undefined;
+    e.refused = `expected peer ${e.id} at ${formatAddress(addr)}, but it presented ${presented}`;
+    this.scheduleSave();
+    return e.refused;
   }
 
   setProtocol(addr: PeerAddress, protocol: ProtocolVersion): void {
@@ -93,7 +149,7 @@ export class HostCache {
     if (this.entries.delete(addressKey(addr))) this.scheduleSave();
   }
 
-  reset(bootstrap?: PeerAddress[]): void {
+  reset(bootstrap?: PeerSpec[]): void {
     if (bootstrap) this.bootstrap = bootstrap;
     this.resetToBootstrap();
     this.scheduleSave();
@@ -110,9 +166,13 @@ export class HostCache {
   }
 
   private resetToBootstrap(): void {
+    // An ID a bootstrap peer proved stays pinned through RESET: forgetting it would let anyone at that address be pinned next.
+    const learned = new Map([...this.entries].filter(([, e]) => e.source === 'bootstrap' && e.id).map(([k, e]) => [k, e.id!]));
     this.entries.clear();
-    for (const b of this.bootstrap)
-      this.entries.set(addressKey(b), { host: b.host, port: b.port, source: 'bootstrap', protocol: 'unknown' });
+    for (const b of this.bootstrap) {
+      const id = b.id ?? learned.get(addressKey(b));
+      this.entries.set(addressKey(b), { host: b.host, port: b.port, ...(id ? { id } : {}), source: 'bootstrap', protocol: 'unknown' });
+    }
   }
 
   private evictOneDiscovered(): void {

@@ -1,8 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { PeerAddress } from '../../shared/types.js';
-import { parseHostPort, parsePort } from './address.js';
+import { parsePort } from './address.js';
+import { parsePeerSpec, type PeerSpec } from './identity/peer-id.js';
 
 /** Everything a peer needs to start. Folders are injected so each test peer gets its own temp dirs. */
 export interface PeerOptions {
@@ -14,8 +14,8 @@ export interface PeerOptions {
   downloadDir: string;
   /** Settings, peer id, hash cache and host cache live here. */
   dataDir: string;
-  /** The configured bootstrap peers: what RESET returns the known-peer list to. */
-  bootstrap: PeerAddress[];
+  /** The configured bootstrap peers: what RESET returns the known-peer list to. An `id` pins the peer from the start. */
+  bootstrap: PeerSpec[];
   neighbourCap: number;
   uploadSlots: number;
   /** Bytes per second; 0 = unlimited. */
@@ -68,7 +68,8 @@ export const PEER_CLI_HELP = `Peer options:
   --host ADDR         listening address (default 0.0.0.0)
   --share DIR         shared media folder (default ~/.mactella/shared or the saved setting)
   --downloads DIR     download folder
-  --peer HOST:PORT    bootstrap peer (repeatable); RESET returns to this list
+  --peer [ID@]HOST:PORT  bootstrap peer (repeatable); with ID, only that peer is accepted
+                      there; without, its ID is pinned on first contact. RESET returns to this list
   --data DIR          settings, host cache and hash cache (default ~/.mactella)
   --neighbour-cap N   neighbour connections to keep (default 8)
   --upload-slots N    concurrent uploads before queueing (default 4)
@@ -117,7 +118,7 @@ export function parsePeerArgs(
   if (v.host !== undefined) options.host = v.host as string;
   if (v.share !== undefined) options.sharedDir = path.resolve(v.share as string);
   if (v.downloads !== undefined) options.downloadDir = path.resolve(v.downloads as string);
-  if (v.peer !== undefined) options.bootstrap = (v.peer as string[]).map(parseHostPort);
+  if (v.peer !== undefined) options.bootstrap = (v.peer as string[]).map(parsePeerSpec);
   if (v['neighbour-cap'] !== undefined) options.neighbourCap = positiveInt(v['neighbour-cap'] as string, 'neighbour cap', 64);
   if (v['upload-slots'] !== undefined) options.uploadSlots = positiveInt(v['upload-slots'] as string, 'upload slots', 256);
   if (v['max-up'] !== undefined) options.maxUploadRate = parseRate(v['max-up'] as string);

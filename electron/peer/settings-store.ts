@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Settings } from '../../shared/types.js';
-import { formatAddress, parseHostPort } from './address.js';
 import { readJson, writeFileAtomic } from './fs-util.js';
+import { formatPeerSpec, parsePeerSpec } from './identity/peer-id.js';
 import { defaultPeerOptions, type PeerOptions } from './options.js';
 
 export function settingsFile(dataDir: string): string {
@@ -20,7 +20,7 @@ export async function loadPeerOptions(cli: Partial<PeerOptions> & { dataDir: str
   if (Array.isArray(saved.bootstrap)) {
     fromSaved.bootstrap = saved.bootstrap.flatMap((s) => {
       try {
-        return [parseHostPort(String(s))];
+        return [parsePeerSpec(String(s))];
       } catch {
         return [];
       }
@@ -39,7 +39,7 @@ export function optionsToSettings(o: PeerOptions): Settings {
     downloadDir: o.downloadDir,
     port: o.port,
     host: o.host,
-    bootstrap: o.bootstrap.map(formatAddress),
+    bootstrap: o.bootstrap.map(formatPeerSpec),
     neighbourCap: o.neighbourCap,
     uploadSlots: o.uploadSlots,
     maxUploadRate: o.maxUploadRate,
