@@ -4,18 +4,13 @@
  * forwarded searches), and a SEAR_Result nobody asked for showed as a hit.
  */
 import net from 'node:net';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SearchHit } from '../shared/types.js';
-import { cleanupTemp, startPeer, waitFor, type TestPeer } from './helpers/harness.js';
+import { startPeer, waitFor, type TestPeer } from './helpers/harness.js';
 import { v1Request } from './helpers/raw-neighbour.js';
+import { cleanupAfterEach } from './helpers/cleanup.js';
 
-const peers: TestPeer[] = [];
-const servers: net.Server[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) s.close();
-  await Promise.all(peers.splice(0).map((p) => p.peer.quit({ force: true })));
-});
-afterAll(() => cleanupTemp());
+const { peers, servers } = cleanupAfterEach();
 
 /** A stand-in seed peer: never answers a hello (so it is taken for v1), records each message. */
 async function fakeSeed(): Promise<{ port: number; messages: string[] }> {

@@ -4,19 +4,14 @@
  * naming 30 local ports made the peer connect to all of them.
  */
 import net from 'node:net';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connectBackAllowed } from '../electron/peer/address.js';
 import { parseV1 } from '../electron/peer/v1/codec.js';
-import { cleanupTemp, startPeer, waitFor, type TestPeer } from './helpers/harness.js';
+import { startPeer, waitFor } from './helpers/harness.js';
 import { v1Request } from './helpers/raw-neighbour.js';
+import { cleanupAfterEach } from './helpers/cleanup.js';
 
-const peers: TestPeer[] = [];
-const servers: net.Server[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) s.close();
-  await Promise.all(peers.splice(0).map((p) => p.peer.quit({ force: true })));
-});
-afterAll(() => cleanupTemp());
+const { peers, servers } = cleanupAfterEach();
 
 /** A server on 127.0.0.x that counts the connections it gets. */
 async function victim(host = '127.0.0.1'): Promise<{ port: number; hits: () => number }> {

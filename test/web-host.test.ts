@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -12,6 +11,7 @@ import { TypedEmitter } from '../electron/peer/typed-emitter.js';
 import { isAllowedHost, tokenMatches } from '../electron/web-host/guard.js';
 import { startWebHost, type WebHost } from '../electron/web-host/server.js';
 import { waitFor } from './helpers/harness.js';
+import { httpRequest } from './helpers/http-request.js';
 
 const TOKEN = 'test-token-0123456789';
 let dir: string;
@@ -20,34 +20,7 @@ let port: number;
 const events = new TypedEmitter<EventPayloads>();
 const uploads: { name: string; data: string }[] = [];
 
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-function request(p: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: p,
-        method: opts.method ?? 'GET',
-        headers: { Host: `127.0.0.1:${port}`, ...opts.headers },
-        timeout: 5000,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('latin1');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
+const request = (p: string, opts?: Parameters<typeof httpRequest>[2]) => httpRequest(port, p, opts);
 
 function openWs(headers: Record<string, string>, protocols = ['mactella', `mactella.token.${TOKEN}`]): Promise<WebSocket> {
   return new Promise((resolve, reject) => {

@@ -4,7 +4,6 @@
  * refused it. Both now check lstat + real path like v1/v2 and open with O_NOFOLLOW.
  */
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { createOperations } from '../electron/peer/operations.js';
 import type { Peer } from '../electron/peer/peer.js';
 import { TypedEmitter } from '../electron/peer/typed-emitter.js';
 import { startWebHost, type WebHost } from '../electron/web-host/server.js';
+import { httpRequest } from './helpers/http-request.js';
 
 const TOKEN = 'symlink-test-token-0123456789';
 const SECRET = 'outside-secret-data';
@@ -25,19 +25,10 @@ let host: WebHost;
 const indexed: Record<string, string> = {};
 const mediaPath = (name: string) => indexed[name];
 
-function get(p: string): Promise<{ status: number; body: string }> {
-  const port = host.address.port;
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: p, headers: { Host: `127.0.0.1:${port}` }, timeout: 5000 }, (res) => {
-        let body = '';
-        res.setEncoding('latin1');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
+const get = async (p: string) => {
+  const { status, body } = await httpRequest(host.address.port, p);
+  return { status, body };
+};
 
 const electronGet = async (name: string) => {
   const r = await mediaProtocolHandler(mediaPath, () => share)(new Request(`mactella-media://local/${encodeURIComponent(name)}`));

@@ -4,7 +4,6 @@
  * another local origin receives, and never logs one.
  */
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -15,6 +14,7 @@ import { createOperations } from '../electron/peer/operations.js';
 import type { Peer } from '../electron/peer/peer.js';
 import { TypedEmitter } from '../electron/peer/typed-emitter.js';
 import { startWebHost, type WebHost } from '../electron/web-host/server.js';
+import { httpRequest } from './helpers/http-request.js';
 
 const TOKEN = 'cookie-test-token-0123456789';
 let dir: string;
@@ -23,28 +23,7 @@ let port: number;
 const logged: string[] = [];
 const uploads: string[] = [];
 
-function request(p: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
-  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: p,
-        method: opts.method ?? 'GET',
-        headers: { Host: `127.0.0.1:${port}`, ...opts.headers },
-        timeout: 5000,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('latin1');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
+const request = (p: string, opts?: Parameters<typeof httpRequest>[2]) => httpRequest(port, p, opts);
 
 /** Resolves the HTTP status of a WebSocket handshake (101 when it opened) and the chosen subprotocol. */
 function wsStatus(query: string, headers: Record<string, string>, protocols?: string[]): Promise<{ status: number; protocol: string }> {

@@ -1,16 +1,19 @@
+import type net from 'node:net';
 import { afterEach } from 'vitest';
 import { cleanupTemp, type TestPeer } from './harness.js';
 
 /**
- * After each test: force-quit the peers pushed onto the returned array (it is
- * emptied in place), then remove every folder the harness's tempDir made.
+ * After each test: force-quit the peers and close the servers pushed onto the
+ * returned arrays (they are emptied in place), then remove every folder the
+ * harness's tempDir made.
  */
-export function cleanupAfterEach(): { peers: Pick<TestPeer, 'peer'>[] } {
+export function cleanupAfterEach(): { peers: Pick<TestPeer, 'peer'>[]; servers: net.Server[] } {
   const peers: Pick<TestPeer, 'peer'>[] = [];
+  const servers: net.Server[] = [];
   afterEach(async () => {
-    await Promise.all(peers.map((p) => p.peer.quit({ force: true }).catch(() => {})));
-    peers.length = 0;
+    for (const s of servers.splice(0)) s.close();
+    await Promise.all(peers.splice(0).map((p) => p.peer.quit({ force: true }).catch(() => {})));
     cleanupTemp();
   });
-  return { peers };
+  return { peers, servers };
 }
