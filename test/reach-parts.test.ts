@@ -9,6 +9,8 @@ import { parseProcNetRoute } from '../electron/peer/reach/default-gateway.js';
 import { DhtRendezvous, networkInfoHash } from '../electron/peer/reach/dht-rendezvous.js';
 import { LanDiscovery, parseLanService } from '../electron/peer/reach/lan-discovery.js';
 import { PortMapper, type PortMapping } from '../electron/peer/reach/port-mapping.js';
+import { diagnose, formatDoctor } from '../electron/peer/reach/doctor.js';
+import { REACH_OFF, ReachService } from '../electron/peer/reach/reach-service.js';
 import { decideReachability, probeTcp, ReachabilityTracker, type DialBackResult } from '../electron/peer/reach/reachability.js';
 
 const mapping: PortMapping = {
@@ -165,5 +167,32 @@ describe('DHT rendezvous on loopback', () => {
   it('lookup before start is a clear error', async () => {
     const n = new DhtRendezvous({ bootstrap: [], announcePort: 0 });
     expect(() => n.lookup()).toThrow(/not running/);
+  });
+});
+
+describe('reach service and doctor with every switch off', () => {
+  it('starts nothing, and the doctor says how to turn each part on', async () => {
+    const reach = new ReachService({ peerId: 'ABC', port: 7100, settings: REACH_OFF });
+    await reach.start();
+    const snap = reach.snapshot();
+    expect([snap.lan, snap.mapping, snap.dht]).toEqual([null, null, null]);
+    const report = diagnose(snap, { host: '127.0.0.1', port: 7100, interfaces: [] });
+    const by = Object.fromEntries(report.checks.map((c) => [c.name, c]));
+    expect(by.listening).toMatchObject({ status: 'warn', advice: expect.stringMatching(/--host 0\.0\.0\.0/) });
+    expect(by['LAN discovery']).toMatchObject({ status: 'off', advice: expect.stringMatching(/--lan/) });
+    expect(by['port mapping']).toMatchObject({ status: 'off', advice: expect.stringMatching(/--upnp/) });
+    expect(by['DHT rendezvous']).toMatchObject({ status: 'off', advice: expect.stringMatching(/--dht/) });
+    expect(by.reachability!.status).toBe('warn');
+    expect(formatDoctor(report).split('\n')[0]).toBe('WARN listening: 127.0.0.1:7100');
+    await reach.stop();
+  });
+
+  it('the advertised address follows the verdict: the confirmed address, or firewalled', () => {
+    const reach = new ReachService({ peerId: 'ABC', port: 7100, settings: REACH_OFF, confirmations: 1 });
+    expect(reach.advertised()).toBeNull();
+    reach.addDialBack(dial('n1', '5.6.7.8', 7100, false, 1));
+    expect(reach.advertised()).toMatchObject({ firewalled: true });
+    reach.addDialBack(dial('n2', '5.6.7.8', 7100, true, 2));
+    expect(reach.advertised()).toEqual({ host: '5.6.7.8', port: 7100, firewalled: false });
   });
 });

@@ -10,6 +10,8 @@ import { consoleLogger } from '../../electron/peer/logger.js';
 import { DhtRendezvous } from '../../electron/peer/reach/dht-rendezvous.js';
 import { LanDiscovery } from '../../electron/peer/reach/lan-discovery.js';
 import { PortMapper, type MappingMethod } from '../../electron/peer/reach/port-mapping.js';
+import { diagnose, formatDoctor } from '../../electron/peer/reach/doctor.js';
+import { ReachService, type ReachSettings } from '../../electron/peer/reach/reach-service.js';
 import { probeTcp } from '../../electron/peer/reach/reachability.js';
 
 /** What an agent is asked to do. */
@@ -18,7 +20,8 @@ export type AgentJob =
   | { kind: 'dht'; bootstrap: string[]; networkName?: string; announcePort: number; dhtPort?: number; refreshMs?: number }
   | { kind: 'map'; port: number; methods?: MappingMethod[]; leaseSeconds?: number; greeting: string }
   | { kind: 'serve'; port: number; greeting: string }
-  | { kind: 'probe'; host: string; port: number; timeoutMs?: number };
+  | { kind: 'probe'; host: string; port: number; timeoutMs?: number }
+  | { kind: 'reach'; peerId: string; port: number; settings: ReachSettings; greeting: string };
 
 const out = (event: string, data: object = {}) => process.stdout.write(`${JSON.stringify({ event, t: Date.now(), ...data })}\n`);
 const log = consoleLogger('[agent] ');
@@ -76,6 +79,22 @@ async function main(job: AgentJob): Promise<void> {
       });
       const mapping = await mapper.start();
       out(mapping ? 'mapped' : 'unmappable', { mapping, attempts: mapper.attempts() });
+      return;
+    }
+    case 'reach': {
+      await serveGreeting(job.port, job.greeting);
+      const reach = new ReachService({ peerId: job.peerId, port: job.port, settings: job.settings, logger: log, dhtRefreshMs: 1000 });
+      reach.on('nearby', (p) => out('nearby', { peer: p }));
+      reach.on('found-online', (p) => out('found-online', { peer: p }));
+      reach.on('mapping', (m) => out('mapping', { mapping: m }));
+      stops.unshift(() => reach.stop());
+      // The doctor on demand: SIGUSR2 prints the report.
+      process.on('SIGUSR2', () => {
+        const report = diagnose(reach.snapshot(), { host: '0.0.0.0', port: job.port, interfaces: [] });
+        out('doctor', { report, text: formatDoctor(report) });
+      });
+      await reach.start();
+      out('started');
       return;
     }
     case 'serve':
