@@ -3,6 +3,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { RENDERER_CSP_HEADER } from './csp.js';
 import { mediaResponse } from './media-response.js';
+import { streamWebResponse } from './peer/stream/web-stream.js';
+import type { StreamSource } from './peer/stream/stream-source.js';
 import { staticContentType } from './static-types.js';
 
 const notFound = () => new Response('not found', { status: 404, headers: { 'Content-Type': 'text/plain' } });
@@ -45,14 +47,22 @@ export function appProtocolHandler(rendererDir: string): (req: Request) => Promi
 /**
  * The handler of `mactella-media://local/NAME`: previews of files in the
  * peer's index, and nothing else (`mediaPath` knows only indexed files),
- * still plain files inside `sharedRoot()` when they are opened.
+ * still plain files inside `sharedRoot()` when they are opened. And of
+ * `mactella-media://stream/ID`: an open stream, answered with Range here
+ * (a `net.fetch` of a file URL would ignore Range, electron#38749), bytes
+ * served only once verified and waited for when missing.
  */
 export function mediaProtocolHandler(
   mediaPath: (name: string) => string | undefined,
   sharedRoot: () => string,
+  streamSource?: (id: string) => StreamSource | undefined,
 ): (req: Request) => Promise<Response> {
   return async (req) => {
     const url = new URL(req.url);
+    if (url.host === 'stream' && streamSource && (req.method === 'GET' || req.method === 'HEAD')) {
+      const source = streamSource(url.pathname.replace(/^\//, ''));
+      return source ? streamWebResponse(source, req) : notFound();
+    }
     if (req.method !== 'GET' || url.host !== 'local') return notFound();
     let name: string;
     try {

@@ -4,6 +4,20 @@
  */
 
 export const MEDIA_TYPES = ['video', 'music', 'picture'] as const;
+
+/**
+ * Characters refused in a file name that crosses the network: C0 and C1
+ * controls and DEL (line and escape injection), bidi overrides and isolates
+ * and line separators (names that display as something else), and the comma
+ * (the v1 field separator).
+ */
+// eslint-disable-next-line no-control-regex
+export const UNSAFE_NAME_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069,]/;
+
+/** True if a file name may be sent to or accepted from the network. */
+export function isSafeNetworkName(name: string): boolean {
+  return !UNSAFE_NAME_CHARS.test(name);
+}
 export type MediaType = (typeof MEDIA_TYPES)[number];
 
 export type ProtocolVersion = 'v1' | 'v2' | 'unknown';
@@ -63,6 +77,23 @@ export interface SearchHit {
   type?: MediaType;
   sha256?: string;
   hops?: number;
+}
+
+/**
+ * A file the player reads while it arrives (`stream:open`), or a complete
+ * one. Only verified bytes are ever served from it.
+ */
+export interface StreamInfo {
+  id: string;
+  name: string;
+  type: MediaType;
+  size: number;
+  /** The download it reads from; absent when it plays a complete file. */
+  transferId?: string;
+  /** Verified bytes as `[start, end)` pairs, sorted. */
+  verified: [number, number][];
+  /** Every byte is here and verified. */
+  complete: boolean;
 }
 
 export type TransferState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';

@@ -5,6 +5,8 @@ import { mediaResponse } from '../media-response.js';
 import type { Logger } from '../peer/logger.js';
 import type { OperationHandlers } from '../peer/operations.js';
 import type { Peer } from '../peer/peer.js';
+import { serveStream } from '../peer/stream/http-stream.js';
+import type { StreamSource } from '../peer/stream/stream-source.js';
 import { checkRequest, type TokenCarrier } from './guard.js';
 import { loadStaticFiles, staticKey } from './static-files.js';
 import { DEFAULT_MAX_UPLOAD, handleUpload } from './upload.js';
@@ -24,6 +26,8 @@ export interface WebHostOptions {
   token: string;
   log: Logger;
   maxUploadBytes?: number;
+  /** Open streams by id (`/stream/ID`): files the player reads while they arrive. */
+  streams?: { source(id: string): StreamSource | undefined };
 }
 
 export interface WebHost {
@@ -81,7 +85,8 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const isUpload = url.pathname === '/upload';
-    const carrier: TokenCarrier = isUpload ? 'header' : url.pathname.startsWith('/media/') ? 'media' : 'page';
+    const isMedia = url.pathname.startsWith('/media/') || url.pathname.startsWith('/stream/');
+    const carrier: TokenCarrier = isUpload ? 'header' : isMedia ? 'media' : 'page';
     const verdict = guard(req, isUpload, carrier);
     if (!verdict.ok) {
       opts.log.warn(`web UI: refused ${req.method} ${url.pathname} from ${req.socket.remoteAddress}: ${verdict.reason}`);
@@ -119,6 +124,13 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       m.body.on('error', () => res.destroy());
       res.on('close', () => m.body?.destroy());
       return void m.body.pipe(res);
+    }
+
+    if (url.pathname.startsWith('/stream/')) {
+      // Only verified bytes, with Range; a missing range is waited for (see electron/peer/stream).
+      const source = opts.streams?.source(url.pathname.slice('/stream/'.length));
+      if (!source) return plain(res, 404, 'no such stream');
+      return serveStream(req, res, source, SECURITY_HEADERS);
     }
 
     const f = files.get(staticKey(url.pathname));

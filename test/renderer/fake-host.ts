@@ -39,6 +39,10 @@ export class FakeHost implements Host {
     return `media://${name}`;
   }
 
+  streamUrl(id: string): string {
+    return `stream:${id}`;
+  }
+
   imported: File[] = [];
   async importFiles(files: readonly File[], onProgress: (p: ImportProgress) => void): Promise<string[]> {
     this.imported.push(...files);

@@ -6,6 +6,7 @@ export function createElectronHost(bridge: DesktopBridge<File>): Host {
   return {
     api: bridge,
     mediaUrl: (name) => `mactella-media://local/${encodeURIComponent(name)}`,
+    streamUrl: (id) => `mactella-media://stream/${encodeURIComponent(id)}`,
     async importFiles(files) {
       const paths = files.map((f) => bridge.pathForFile(f)).filter((p) => p !== '');
       if (paths.length === 0) throw new Error('These items are not files on this computer, so they cannot be shared.');

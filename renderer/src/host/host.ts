@@ -12,6 +12,8 @@ export interface Host {
   readonly api: MacTellaApi;
   /** A URL an `<img>`, `<audio>` or `<video>` can load a shared file from. */
   mediaUrl(name: string): string;
+  /** A URL the player reads an open stream from (`stream:open`), with Range and only verified bytes. */
+  streamUrl(streamId: string): string;
   /** Share files the user dropped or picked. Returns the names they got in the shared folder. */
   importFiles(files: readonly File[], onProgress: (p: ImportProgress) => void): Promise<string[]>;
   /** Reveal a finished download in the file manager; absent where there is none (the browser). */

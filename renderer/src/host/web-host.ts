@@ -88,6 +88,7 @@ export function createWebHost(
   return {
     api,
     mediaUrl: (name) => `/media/${encodeURIComponent(name)}?token=${encodeURIComponent(token)}`,
+    streamUrl: (id) => `/stream/${encodeURIComponent(id)}?token=${encodeURIComponent(token)}`,
     async importFiles(files, onProgress) {
       const names: string[] = [];
       // One at a time: a browser upload already saturates the link.

@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventPayloads } from '../shared/contract.js';
+import { mediaProtocolHandler } from '../electron/app-protocol.js';
+import { createOperations } from '../electron/peer/operations.js';
+import type { Peer } from '../electron/peer/peer.js';
+import { PieceStreamSource } from '../electron/peer/stream/piece-stream-source.js';
+import { TypedEmitter } from '../electron/peer/typed-emitter.js';
+import { startWebHost, type WebHost } from '../electron/web-host/server.js';
+
+const TOKEN = 'stream-token-0123456789';
+const PIECE = 1000;
+const bytes = Buffer.from(Array.from({ length: 3 * PIECE }, (_, i) => i % 251));
+let dir: string;
+let host: WebHost;
+let port: number;
+let source: PieceStreamSource;
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+function request(p: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: p, method, headers: { Host: `127.0.0.1:${port}`, ...headers } }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+beforeAll(async () => {
+  dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mactella-stream-adapters-'));
+  const web = path.join(dir, 'web');
+  await fs.promises.mkdir(web, { recursive: true });
+  await fs.promises.writeFile(path.join(web, 'index.html'), '<!doctype html><title>MacTella</title>');
+  source = new PieceStreamSource({
+    size: bytes.length,
+    pieceSize: PIECE,
+    mime: 'video/mp4',
+    verified: [0],
+    readAt: async (s, e) => bytes.subarray(s, e),
+  });
+  const peer = {
+    events: new TypedEmitter<EventPayloads>(),
+    settings: () => ({ sharedDir: dir }),
+    mediaPath: () => undefined,
+    importStream: async () => '',
+  };
+  host = await startWebHost({
+    peer,
+    operations: createOperations(peer as unknown as Peer),
+    webRoot: web,
+    host: '127.0.0.1',
+    port: 0,
+    token: TOKEN,
+    log: { info() {}, warn() {}, error() {} },
+    streams: { source: (id) => (id === 'abc' ? source : undefined) },
+  });
+  port = host.address.port;
+});
+
+afterAll(async () => {
+  await host?.close();
+  await fs.promises.rm(dir, { recursive: true, force: true });
+});
+
+describe('serve: /stream/ID', () => {
+  it('needs the token, our Host and no foreign Origin, as /media does', async () => {
+    expect((await request('/stream/abc')).status).toBe(401);
+    expect((await request('/stream/abc?token=wrong')).status).toBe(401);
+    expect((await request(`/stream/abc?token=${TOKEN}`, { Host: `evil.example:${port}` })).status).toBe(403);
+    expect((await request(`/stream/abc?token=${TOKEN}`, { Origin: 'http://evil.example' })).status).toBe(403);
+    expect((await request(`/stream/nope?token=${TOKEN}`)).status).toBe(404);
+  });
+
+  it('answers 206, HEAD and 416 with the security headers', async () => {
+    const r = await request(`/stream/abc?token=${TOKEN}`, { Range: 'bytes=10-19' });
+    expect(r.status).toBe(206);
+    expect(r.headers['content-range']).toBe(`bytes 10-19/${bytes.length}`);
+    expect(r.headers['accept-ranges']).toBe('bytes');
+    expect(r.headers['cross-origin-resource-policy']).toBe('same-origin');
+    expect(r.body.equals(bytes.subarray(10, 20))).toBe(true);
+    const head = await request(`/stream/abc?token=${TOKEN}`, {}, 'HEAD');
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe(String(bytes.length));
+    expect((await request(`/stream/abc?token=${TOKEN}`, { Range: `bytes=${bytes.length}-` })).status).toBe(416);
+  });
+
+  it('waits for a piece that is not verified yet, then sends it', async () => {
+    const pending = request(`/stream/abc?token=${TOKEN}`, { Range: `bytes=${PIECE}-${2 * PIECE - 1}` });
+    await until('the request to wait', () => source.waiting === 1);
+    source.markVerified(1);
+    const r = await pending;
+    expect(r.status).toBe(206);
+    expect(r.body.equals(bytes.subarray(PIECE, 2 * PIECE))).toBe(true);
+  });
+});
+
+describe('desktop: mactella-media://stream/ID answers Range itself', () => {
+  const handler = mediaProtocolHandler(
+    () => undefined,
+    () => dir,
+    (id) => (id === 'abc' ? source : undefined),
+  );
+
+  it('answers a range, HEAD, 416 and an unknown stream', async () => {
+    source.markVerified(2);
+    const r = await handler(new Request('mactella-media://stream/abc', { headers: { Range: 'bytes=-5' } }));
+    expect(r.status).toBe(206);
+    expect(r.headers.get('content-range')).toBe(`bytes ${bytes.length - 5}-${bytes.length - 1}/${bytes.length}`);
+    expect(Buffer.from(await r.arrayBuffer()).equals(bytes.subarray(-5))).toBe(true);
+    expect((await handler(new Request('mactella-media://stream/abc', { method: 'HEAD' }))).status).toBe(200);
+    expect((await handler(new Request('mactella-media://stream/abc', { headers: { Range: 'bytes=999999-' } }))).status).toBe(416);
+    expect((await handler(new Request('mactella-media://stream/zzz'))).status).toBe(404);
+  });
+});
