@@ -17,7 +17,7 @@ import type {
   Stats,
   TransferInfo,
 } from './types.js';
-import { MEDIA_TYPES } from './types.js';
+import { isSafeNetworkName, MEDIA_TYPES } from './types.js';
 
 const host = z.string().trim().min(1).max(255);
 const port = z.number().int().min(1).max(65535);
@@ -53,7 +53,7 @@ export const operationArgs = {
   'transfer:list': z.object({}).strict(),
   'transfer:start': z
     .object({
-      name: z.string().min(1).max(1024),
+      name: z.string().min(1).max(1024).refine(isSafeNetworkName, 'control characters or commas in the file name'),
       sha256: sha256.optional(),
       size: z.number().int().min(0).optional(),
       sources: z.array(peerAddressSchema).min(1).max(64),

@@ -6,7 +6,7 @@ import { readV1Message } from '../electron/peer/v1/inbound.js';
 import { encodeV1, parseV1, parseV1Listing, formatV1Listing, V1ProtocolError, type V1Message } from '../electron/peer/v1/codec.js';
 import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
 import { toV2Message, V2ProtocolError, type V2Message } from '../electron/peer/v2/messages.js';
-import { MEDIA_TYPES } from '../shared/types.js';
+import { isSafeNetworkName, MEDIA_TYPES } from '../shared/types.js';
 
 const RUNS = { numRuns: 1000 };
 
@@ -20,8 +20,14 @@ const count = fc.maxSafeNat();
 const port = fc.integer({ min: 1, max: 65535 });
 const text = (min: number, max: number) => fc.string({ minLength: min, maxLength: max, unit: 'grapheme' }).filter((s) => s.length <= max);
 const mediaType = fc.constantFrom(...MEDIA_TYPES);
-const peer = fc.record({ host: text(1, 40), port, peerId: id });
-const file = fc.record({ name: text(1, 60), size: count, type: mediaType, sha256: sha });
+// Hosts in hits and pongs are literal addresses; names from the network hold no controls or commas (audit #6).
+const literalHost = fc.oneof(
+  fc.tuple(u8, u8, u8, u8).map((p) => p.join('.')),
+  fc.constantFrom('localhost', '::1', 'fd00::7', '2001:db8::1'),
+);
+const peer = fc.record({ host: literalHost, port, peerId: id });
+const fileName = text(1, 60).filter(isSafeNetworkName);
+const file = fc.record({ name: fileName, size: count, type: mediaType, sha256: sha });
 
 const v2Message: fc.Arbitrary<V2Message> = fc.oneof(
   fc.record({
@@ -44,10 +50,10 @@ const v2Message: fc.Arbitrary<V2Message> = fc.oneof(
   fc.constant({ t: 'list' as const }),
   fc.record({ t: fc.constant('list-result' as const), files: fc.array(file, { maxLength: 4 }), more: fc.boolean() }),
   fc.record(
-    { t: fc.constant('get' as const), sha256: sha, name: text(1, 60), offset: count, length: count },
+    { t: fc.constant('get' as const), sha256: sha, name: fileName, offset: count, length: count },
     { requiredKeys: ['t', 'offset'] },
   ),
-  fc.record({ t: fc.constant('get-ok' as const), name: text(1, 60), size: count, sha256: sha, offset: count, length: count }),
+  fc.record({ t: fc.constant('get-ok' as const), name: fileName, size: count, sha256: sha, offset: count, length: count }),
   fc.record({ t: fc.constant('queued' as const), position: count }),
   fc.record({ t: fc.constant('error' as const), code: text(0, 32).filter((s) => s.length <= 32), message: text(0, 100) }),
 ) as fc.Arbitrary<V2Message>;

@@ -62,10 +62,13 @@ export function limitKey(ip: string): string {
     .join(':')}::/64`;
 }
 
-/** A host that names a usable peer: a hostname or a unicast IP. */
-export function isValidPeerHost(host: string): boolean {
-  if (net.isIP(host)) return true;
-  return /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(host);
+/**
+ * A host a message from the network may name: a literal IPv4 or IPv6 address,
+ * or `localhost` (the seed's own). Never a name to resolve, nor a numeric form
+ * such as 2130706433, 0x7f000001 or 127.1 that the resolver would turn into another address.
+ */
+export function isLiteralPeerHost(host: string): boolean {
+  return host === 'localhost' || net.isIP(host) !== 0;
 }
 
 /**

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import type { MediaType, PeerAddress } from '../../../shared/types.js';
-import { formatAddress, isUnspecified } from '../address.js';
+import { isSafeNetworkName, type MediaType, type PeerAddress } from '../../../shared/types.js';
+import { formatAddress, isBogonTarget, isUnspecified } from '../address.js';
 import type { PeerComponents, PeerSelf } from '../components.js';
 import { KeywordQuery } from '../search-match.js';
 import { BoundedTable } from '../seen-table.js';
@@ -121,7 +121,11 @@ export class FloodRouter {
     const library = this.c.library();
     if (m.t === 'query') {
       const q = new KeywordQuery(m.q, m.type);
-      const files = library.search(q, MAX_HITS_PER_QUERY).map((f) => ({ name: f.name, size: f.size, type: f.type, sha256: f.sha256 }));
+      const files = library
+        .search(q, MAX_HITS_PER_QUERY)
+        // A name the network refuses would cost us the link; such files are not announced.
+        .filter((f) => isSafeNetworkName(f.name))
+        .map((f) => ({ name: f.name, size: f.size, type: f.type, sha256: f.sha256 }));
       if (files.length) this.sendTo(n, { t: 'hit', id: m.id, hops: 0, peer: me, files });
     } else {
       this.sendTo(n, { t: 'pong', id: m.id, hops: 0, peer: me, files: library.size, bytes: library.totalBytes() });
@@ -130,6 +134,8 @@ export class FloodRouter {
 
   /** A hit or pong goes back along the path its request came, never to an address it names. */
   private onReply(m: V2Of<'hit'> | V2Of<'pong'>): void {
+    // The schema made the host a literal address; one no peer can be at is dropped here.
+    if (isBogonTarget(m.peer.host)) return this.c.stats.drop('reply naming a bogon address');
     const reqType = m.t === 'hit' ? 'query' : 'ping';
     const route = this.routes.get(`${reqType}:${m.id}`);
     if (!route) return this.c.stats.drop('reply without route');

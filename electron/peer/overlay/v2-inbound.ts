@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import { isSafeNetworkName } from '../../../shared/types.js';
 import type { PeerComponents, PeerSelf } from '../components.js';
 import type { PeerTuning } from '../tuning.js';
 import type { Hello } from '../v2/connection.js';
@@ -92,7 +93,11 @@ export class V2Inbound {
   }
 
   private serveListing(socket: net.Socket): void {
-    const files = this.c.library().list();
+    // A name the network refuses would make the whole listing invalid; such files are left out.
+    const files = this.c
+      .library()
+      .list()
+      .filter((f) => isSafeNetworkName(f.name));
     const frames: Buffer[] = [];
     for (let i = 0; i < files.length || i === 0; i += LISTING_PAGE) {
       const page = files.slice(i, i + LISTING_PAGE).map((f) => ({ name: f.name, size: f.size, type: f.type, sha256: f.sha256 }));

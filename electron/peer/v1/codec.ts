@@ -3,7 +3,7 @@
  * One TCP connection per message, comma-separated text, no framing.
  */
 import type { MediaType, RemoteFile } from '../../../shared/types.js';
-import net from 'node:net';
+import { isLiteralPeerHost } from '../address.js';
 
 export class V1ProtocolError extends Error {
   override name = 'V1ProtocolError';
@@ -29,14 +29,10 @@ function port(text: string | undefined, what: string): number {
   return n;
 }
 
-/**
- * A host in a v1 message: a literal IPv4 or IPv6 address, or the seed's own
- * `localhost`. Never a name to resolve, nor a numeric form such as 2130706433,
- * 0x7f000001 or 127.1 that the resolver would turn into some other address.
- */
+/** A host in a v1 message: a literal address (see isLiteralPeerHost). */
 function host(text: string | undefined, what: string): string {
   const h = (text ?? '').trim();
-  if (h !== 'localhost' && !net.isIP(h)) throw new V1ProtocolError(`bad ${what} address "${h.slice(0, 64)}"`);
+  if (!isLiteralPeerHost(h)) throw new V1ProtocolError(`bad ${what} address "${h.slice(0, 64)}"`);
   return h;
 }
 

@@ -3,7 +3,8 @@
  * anything else is a V2ProtocolError and never reaches the peer's logic.
  */
 import { z } from 'zod';
-import { MEDIA_TYPES } from '../../../shared/types.js';
+import { isSafeNetworkName, MEDIA_TYPES } from '../../../shared/types.js';
+import { isLiteralPeerHost } from '../address.js';
 
 export class V2ProtocolError extends Error {
   override name = 'V2ProtocolError';
@@ -24,9 +25,10 @@ const count = z
   .int()
   .min(0)
   .max(2 ** 53);
-const hostField = z.string().min(1).max(255);
+/** Hosts in hits and pongs are literal addresses, as in v1: never a name to resolve. */
+const hostField = z.string().min(1).max(64).refine(isLiteralPeerHost, 'not a literal IP address');
 const portField = z.number().int().min(1).max(65535);
-const fileName = z.string().min(1).max(1024);
+const fileName = z.string().min(1).max(1024).refine(isSafeNetworkName, 'control characters or commas in the file name');
 const mediaType = z.enum(MEDIA_TYPES);
 const ttl = z.number().int().min(0).max(255);
 const hops = z.number().int().min(0).max(255);
