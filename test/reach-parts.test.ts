@@ -10,7 +10,8 @@ import { DhtRendezvous, networkInfoHash } from '../electron/peer/reach/dht-rende
 import { LanDiscovery, parseLanService } from '../electron/peer/reach/lan-discovery.js';
 import { PortMapper, type PortMapping } from '../electron/peer/reach/port-mapping.js';
 import { diagnose, formatDoctor } from '../electron/peer/reach/doctor.js';
-import { REACH_OFF, ReachService } from '../electron/peer/reach/reach-service.js';
+import { parseReachFlags, reachFromSaved } from '../electron/peer/reach/reach-options.js';
+import { REACH_DESKTOP, REACH_OFF, ReachService } from '../electron/peer/reach/reach-service.js';
 import { decideReachability, probeTcp, ReachabilityTracker, type DialBackResult } from '../electron/peer/reach/reachability.js';
 
 const mapping: PortMapping = {
@@ -194,5 +195,31 @@ describe('reach service and doctor with every switch off', () => {
     expect(reach.advertised()).toMatchObject({ firewalled: true });
     reach.addDialBack(dial('n2', '5.6.7.8', 7100, true, 2));
     expect(reach.advertised()).toEqual({ host: '5.6.7.8', port: 7100, firewalled: false });
+  });
+});
+
+describe('reach switches', () => {
+  it('flags: only those given, checked', () => {
+    expect(parseReachFlags({})).toEqual({});
+    expect(
+      parseReachFlags({ lan: true, dht: true, 'dht-bootstrap': ['10.0.0.1:6881'], 'dht-network': 'friends', 'no-relay': true }),
+    ).toEqual({
+      lan: true,
+      dht: true,
+      dhtBootstrap: ['10.0.0.1:6881'],
+      networkName: 'friends',
+      relay: false,
+    });
+    expect(() => parseReachFlags({ 'dht-bootstrap': ['nope'] })).toThrow(/HOST:PORT/);
+    expect(() => parseReachFlags({ 'dht-network': '' })).toThrow(/network name/);
+  });
+
+  it('saved settings: odd fields fall back to the defaults; the desktop defaults turn LAN, mapping and DHT on', () => {
+    expect(reachFromSaved({ lan: 'yes', dhtBootstrap: ['1.2.3.4:1', 'bad', 7], networkName: '' })).toEqual({
+      ...REACH_OFF,
+      dhtBootstrap: ['1.2.3.4:1'],
+    });
+    expect(reachFromSaved(undefined, REACH_DESKTOP)).toMatchObject({ lan: true, upnp: true, dht: true, relay: true });
+    expect(REACH_OFF).toMatchObject({ lan: false, upnp: false, dht: false });
   });
 });
