@@ -1,7 +1,7 @@
 import http from 'node:http';
 
 /** An HTTP reply, its body read as latin1. */
-export interface HttpReply {
+interface HttpReply {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: string;
