@@ -84,6 +84,8 @@ export interface SecureDialOptions {
   expectedId?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Local address to dial from (tests use 127.0.0.x to play several hosts). */
+  localAddress?: string;
 }
 
 export interface SecureAcceptOptions {
@@ -148,6 +150,8 @@ export function secureDial(host: string, port: number, identity: PeerIdentity, o
   const socket = tls.connect({
     host,
     port,
+    // Passed through to net.connect; @types/node's tls options do not list it.
+    ...({ localAddress: opts.localAddress } as object),
     secureContext: contextFor(identity),
     ...TLS13,
     rejectUnauthorized: false, // self-signed by design: we authenticate the key below

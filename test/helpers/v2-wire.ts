@@ -1,0 +1,116 @@
+/**
+ * v2 by hand, for tests that play a scripted or hostile peer: v2 runs inside
+ * TLS 1.3 with a certificate on both sides, so a hand-written client or
+ * server needs an identity and the TLS handshake before its magic and hello.
+ */
+import crypto from 'node:crypto';
+import net from 'node:net';
+import type tls from 'node:tls';
+import type { PeerAddress } from '../../shared/types.js';
+import { loadOrCreateIdentity, type PeerIdentity } from '../../electron/peer/identity/identity.js';
+import { peerIdFromSpki } from '../../electron/peer/identity/peer-id.js';
+import { couldBeTlsClientHello, looksLikeTlsClientHello, secureDial } from '../../electron/peer/identity/tls-link.js';
+import { readHandshake, sendHello, type Hello } from '../../electron/peer/v2/connection.js';
+import { FrameDecoder } from '../../electron/peer/v2/frame.js';
+import { PROTOCOL_VERSION } from '../../electron/peer/v2/messages.js';
+import { acceptSecureV2 } from '../../electron/peer/v2/secure-v2.js';
+import { tempDir } from './harness.js';
+
+const identities = new Map<string, Promise<PeerIdentity>>();
+
+/** A test identity, made once per process and name (its files live in a temp folder; the keys stay in memory). */
+export function testIdentity(name = 'default'): Promise<PeerIdentity> {
+  let p = identities.get(name);
+  if (!p) identities.set(name, (p = loadOrCreateIdentity(tempDir('mactella-test-id-'))));
+  return p;
+}
+
+/** A well-formed peer ID that no key behind it proves (for messages that only name a peer). */
+export function newPeerId(): string {
+  return peerIdFromSpki(crypto.randomBytes(91));
+}
+
+/** A hand-made v2 link after both hellos. */
+export interface HandV2 {
+  socket: tls.TLSSocket;
+  decoder: FrameDecoder;
+  remote: Hello;
+  identity: PeerIdentity;
+}
+
+export interface HandDialOptions {
+  role?: Hello['role'];
+  /** Our advertised listening port (default 1). */
+  port?: number;
+  /** The ID the hello claims; default the identity's own (anything else is an impostor and is dropped). */
+  claim?: string;
+  identity?: PeerIdentity;
+  localAddress?: string;
+  timeoutMs?: number;
+}
+
+/** Dial a peer's port as a scripted v2 peer: TLS, then our magic and hello, then theirs. */
+export async function dialV2ByHand(to: PeerAddress, o: HandDialOptions = {}): Promise<HandV2> {
+  const identity = o.identity ?? (await testIdentity());
+  const timeoutMs = o.timeoutMs ?? 5000;
+  const { socket } = await secureDial(to.host, to.port, identity, { timeoutMs, localAddress: o.localAddress });
+  const decoder = new FrameDecoder();
+  sendHello(socket, {
+    t: 'hello',
+    v: PROTOCOL_VERSION,
+    peerId: o.claim ?? identity.id,
+    port: o.port ?? 1,
+    role: o.role ?? 'transfer',
+    agent: 'raw-test',
+  });
+  const remote = await readHandshake(socket, decoder, timeoutMs).catch((e: unknown) => {
+    socket.destroy();
+    throw e;
+  });
+  if (remote === 'v1') {
+    socket.destroy();
+    throw new Error('peer did not answer the v2 handshake');
+  }
+  return { socket, decoder, remote, identity };
+}
+
+/**
+ * A scripted v2 server on 127.0.0.1: it accepts TLS as `identity` (the
+ * client must present a certificate), reads the magic, and hands the TLS
+ * socket (paused), the bytes after the magic and the client's proved ID to
+ * `onLink`. Anything that is not TLS is closed.
+ */
+export async function serveV2ByHand(
+  identity: PeerIdentity,
+  onLink: (socket: tls.TLSSocket, rest: Buffer, remoteId: string) => void,
+): Promise<{ port: number; addr: PeerAddress & { id: string }; close: () => void }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((raw) => {
+    sockets.add(raw);
+    raw.on('close', () => sockets.delete(raw));
+    raw.on('error', () => {});
+    let first = Buffer.alloc(0);
+    const onData = (c: Buffer) => {
+      first = Buffer.concat([first, c]);
+      if (first.length < 2 && couldBeTlsClientHello(first)) return;
+      raw.off('data', onData);
+      raw.pause();
+      if (!looksLikeTlsClientHello(first)) return void raw.destroy();
+      acceptSecureV2(raw, first, identity, 5000).then(
+        ({ socket, rest, remoteId }) => onLink(socket, rest, remoteId),
+        () => raw.destroy(),
+      );
+    };
+    raw.on('data', onData);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    addr: { host: '127.0.0.1', port, id: identity.id },
+    close: () => {
+      server.close();
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
