@@ -246,7 +246,12 @@ export class Peer {
 
   /** A remote peer's shared files, whatever protocol it speaks. */
   listRemote(addr: PeerAddress): Promise<RemoteListing> {
-    return listRemote(this.components, this.self, addr, this.tuning.handshakeTimeoutMs);
+    const t = this.tuning;
+    return listRemote(this.components, this.self, addr, {
+      timeoutMs: t.handshakeTimeoutMs,
+      maxFiles: t.listingMaxFiles,
+      maxBytes: t.listingMaxBytes,
+    });
   }
 
   /** Flood a keyword search to neighbours (v2) and known seed peers (v1). Hits arrive as `search:hit` events. */

@@ -23,6 +23,9 @@ export interface PeerTuning {
   v1ResultsPerRequest: number;
   /** Copies of v1 floods forwarded for one source host: per second, burst. */
   v1ForwardPerSource: [number, number];
+  /** A remote listing stops with an error past this many files, or this many bytes. */
+  listingMaxFiles: number;
+  listingMaxBytes: number;
   handshakeTimeoutMs: number;
 }
 
@@ -39,5 +42,7 @@ export const DEFAULT_TUNING: PeerTuning = {
   connectBackPerRequester: [2, 10],
   v1ResultsPerRequest: 32,
   v1ForwardPerSource: [10, 20],
+  listingMaxFiles: 100_000,
+  listingMaxBytes: 32 * 1024 * 1024,
   handshakeTimeoutMs: 5000,
 };

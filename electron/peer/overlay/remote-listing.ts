@@ -8,8 +8,16 @@ import type { FileRef } from '../v2/messages.js';
 
 type Components = Pick<PeerComponents, 'hostCache' | 'stats'>;
 
+/** Bounds on one remote listing: a peer streaming pages forever cannot exhaust our memory. */
+export interface ListingLimits {
+  timeoutMs: number;
+  maxFiles: number;
+  maxBytes: number;
+}
+
 /** A remote peer's shared files, whatever protocol it speaks (v2 `list`, else v1 `LISTR`). */
-export async function listRemote(c: Components, self: PeerSelf, addr: PeerAddress, timeoutMs: number): Promise<RemoteListing> {
+export async function listRemote(c: Components, self: PeerSelf, addr: PeerAddress, limits: ListingLimits): Promise<RemoteListing> {
+  const { timeoutMs } = limits;
   const peer = { host: addr.host, port: addr.port };
   if (c.hostCache.get(peer)?.protocol !== 'v1') {
     const socket = await connectTcp(addr.host, addr.port, timeoutMs);
@@ -21,7 +29,7 @@ export async function listRemote(c: Components, self: PeerSelf, addr: PeerAddres
         c.hostCache.setProtocol(peer, 'v2');
         socket.write(encodeFrame({ t: 'list' }));
         c.stats.out('list');
-        const files = await readListing(socket, decoder);
+        const files = await readListing(socket, decoder, limits);
         return { peer, protocol: 'v2', files };
       }
       c.hostCache.setProtocol(peer, 'v1');
@@ -32,9 +40,10 @@ export async function listRemote(c: Components, self: PeerSelf, addr: PeerAddres
   return { peer, protocol: 'v1', files: await listV1(addr.host, addr.port, timeoutMs) };
 }
 
-function readListing(socket: net.Socket, decoder: FrameDecoder): Promise<FileRef[]> {
+function readListing(socket: net.Socket, decoder: FrameDecoder, limits: ListingLimits): Promise<FileRef[]> {
   return new Promise((resolve, reject) => {
     const files: FileRef[] = [];
+    let bytes = 0;
     const timer = setTimeout(() => fail(new Error('timed out waiting for the listing')), 10_000);
     const fail = (e: Error) => {
       clearTimeout(timer);
@@ -42,10 +51,13 @@ function readListing(socket: net.Socket, decoder: FrameDecoder): Promise<FileRef
       reject(e);
     };
     socket.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > limits.maxBytes) return fail(new Error(`listing larger than ${mib(limits.maxBytes)} MiB: stopped`));
       try {
         for (const m of decoder.push(chunk)) {
           if (m.t === 'list-result') {
             files.push(...m.files);
+            if (files.length > limits.maxFiles) return fail(new Error(`listing of more than ${limits.maxFiles} files: stopped`));
             if (!m.more) {
               clearTimeout(timer);
               resolve(files);
@@ -60,4 +72,8 @@ function readListing(socket: net.Socket, decoder: FrameDecoder): Promise<FileRef
     socket.on('close', () => fail(new Error('connection closed before the listing ended')));
     socket.resume();
   });
+}
+
+function mib(n: number): string {
+  return String(Math.round((n / 1024 / 1024) * 10) / 10);
 }
