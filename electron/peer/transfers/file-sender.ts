@@ -7,6 +7,8 @@ export interface SendOptions {
   chunkSize?: number;
   /** Called per chunk sent; returns how many milliseconds to wait before the next (bandwidth limits). */
   onChunk?: (bytes: number) => number;
+  /** A peer that takes no data for this long is cut off (its upload slot is freed). 0 = never. */
+  stallMs?: number;
 }
 
 /** Reads in flight or waiting in the socket: enough to keep both busy, few enough to stay in the CPU cache. */
@@ -44,8 +46,9 @@ export async function sendFileRange(
     fh = await fs.promises.open(file, 'r');
     let sent = 0;
     while (sent < length) {
-      // Wait for a free buffer and for the socket to want more.
-      while (!socket.destroyed && (free.length === 0 || socket.writableNeedDrain)) await new Promise<void>((r) => (wake = r));
+      // Wait for a free buffer and for the socket to want more; a reader that takes nothing is cut off.
+      while (!socket.destroyed && (free.length === 0 || socket.writableNeedDrain))
+        await waitOrStall(socket, opts.stallMs ?? 0, (r) => (wake = r));
       if (socket.destroyed) return false;
       const buf = free.pop()!;
       const { bytesRead } = await fh.read(buf, 0, Math.min(size, length - sent), offset + sent);
@@ -66,5 +69,18 @@ export async function sendFileRange(
     socket.off('close', notify);
     socket.off('drain', notify);
     await fh?.close().catch(() => {});
+  }
+}
+
+/** Wait for `arm`'s wake-up; after `stallMs` without one, destroy the socket (which wakes it through 'close'). */
+async function waitOrStall(socket: net.Socket, stallMs: number, arm: (wake: () => void) => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((r) => {
+      arm(r);
+      if (stallMs > 0) timer = setTimeout(() => socket.destroy(), stallMs);
+    });
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -13,11 +13,12 @@ import { Downloads } from './downloads.js';
 import { ProgressPublisher, type TransferEvent } from './progress-publisher.js';
 import { ResumeStore } from './resume-store.js';
 import type { SlotQueue } from './slots.js';
+import type { UploadLimits } from './connection-limits.js';
 import { UploadServer } from './upload-server.js';
 
 export type { DownloadRequest } from './download.js';
 
-export interface TransferDeps {
+export interface TransferDeps extends Partial<UploadLimits> {
   library: Library;
   downloadDir: () => string;
   stats: StatsCounter;

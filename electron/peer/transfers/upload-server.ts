@@ -15,6 +15,7 @@ import { sendFileRange } from './file-sender.js';
 import { PieceCache } from './pieces.js';
 import type { ProgressPublisher } from './progress-publisher.js';
 import { SpeedMeter } from './progress.js';
+import { DEFAULT_UPLOAD_LIMITS, SlotlessCounter, type UploadLimits } from './connection-limits.js';
 import { SlotQueue } from './slots.js';
 import { SocketReader } from './socket-reader.js';
 
@@ -37,6 +38,9 @@ export interface UploadDeps {
   idleTimeoutMs?: number;
 }
 
+/** The upload server's dependencies, with any limit overridden. */
+export type UploadServerDeps = UploadDeps & Partial<UploadLimits>;
+
 /** What a request on a transfer connection resolved to. */
 type Step = 'next' | 'end';
 
@@ -51,13 +55,17 @@ export class UploadServer {
   readonly upLimit: TokenBucket;
   /** Piece lists for uploads, from the library's cache (computed when it is indexed). */
   private readonly pieceCache: PieceCache<IndexedFile>;
+  private readonly limits: UploadLimits;
+  private readonly slotless: SlotlessCounter;
 
   constructor(
-    private readonly deps: UploadDeps,
+    private readonly deps: UploadServerDeps,
     private readonly publisher: ProgressPublisher,
   ) {
+    this.limits = { ...DEFAULT_UPLOAD_LIMITS, ...definedOnly(deps) };
+    this.slotless = new SlotlessCounter(this.limits);
     this.upLimit = new TokenBucket(deps.maxUploadRate ?? 0);
-    this.slots = new SlotQueue(deps.uploadSlots);
+    this.slots = new SlotQueue(deps.uploadSlots, 1000, () => this.limits.slotsPerIp ?? Math.max(1, Math.ceil(this.slots.capacity / 2)));
     this.pieceCache = new PieceCache<IndexedFile>((f) => this.deps.library.pieces(f));
   }
 
@@ -72,7 +80,18 @@ export class UploadServer {
     const abort = new AbortController();
     socket.once('close', () => abort.abort());
     socket.on('error', () => {});
-    const conn: TransferConn = { socket, who: `${normalizeHost(socket.remoteAddress ?? '')}:${remote.port}`, signal: abort.signal };
+    const ip = normalizeHost(socket.remoteAddress ?? '');
+    const conn: TransferConn = { socket, ip, who: `${ip}:${remote.port}`, signal: abort.signal, meta: 0, slotless: true, expired: false };
+    if (!this.slotless.tryAdd(ip)) {
+      socket.end(encodeFrame({ t: 'error', code: 'busy', message: 'too many transfer connections, try again later' }));
+      return;
+    }
+    // Without a slot, a connection lives this long at most, however often it asks.
+    const lifetime = setTimeout(() => {
+      conn.expired = true;
+      if (!conn.release) socket.end(encodeFrame({ t: 'error', code: 'busy', message: 'connection lifetime over' }));
+    }, this.limits.connectionLifetimeMs);
+    lifetime.unref();
     try {
       for (
         let req: V2Message | undefined = first;
@@ -82,6 +101,8 @@ export class UploadServer {
         if ((await this.serveRequest(conn, req)) === 'end') return;
       }
     } finally {
+      clearTimeout(lifetime);
+      if (conn.slotless) this.slotless.remove(ip);
       conn.release?.();
       if (conn.up) this.endUpload(conn.up);
       if (!socket.destroyed) socket.end();
@@ -95,6 +116,9 @@ export class UploadServer {
       socket.end(encodeFrame({ t: 'error', code, message }));
       return 'end';
     };
+    if (conn.expired && !conn.release) return fail('busy', 'connection lifetime over');
+    const meta = req.t === 'pieces' || (req.t === 'get' && req.length === 0);
+    if (meta && ++conn.meta > this.limits.metaRequestBudget) return fail('busy', 'too many requests on one connection');
     if (req.t === 'pieces') {
       const file = this.deps.library.getByHash(req.sha256);
       if (!file) return fail('not-found', 'could not find the file in the shared folder');
@@ -119,10 +143,12 @@ export class UploadServer {
     }
     if (!conn.release) {
       try {
-        conn.release = await this.slots.acquire((position) => socket.write(encodeFrame({ t: 'queued', position })), conn.signal);
+        conn.release = await this.slots.acquire((position) => socket.write(encodeFrame({ t: 'queued', position })), conn.signal, conn.ip);
       } catch (e) {
         return fail('busy', (e as Error).message);
       }
+      conn.slotless = false;
+      this.slotless.remove(conn.ip);
     }
     if (socket.destroyed) return 'end';
     if (!conn.up || conn.up.info.sha256 !== file.sha256) conn.up = this.startUpload(socket, file, conn.who);
@@ -144,14 +170,20 @@ export class UploadServer {
       socket.end('ERROR: could not find the file in the server');
       return;
     }
+    const ip = normalizeHost(socket.remoteAddress ?? '');
+    // A seed client sends nothing after its GET: read on, so a close while queued is seen and leaves the queue.
+    const abort = new AbortController();
+    socket.once('close', () => abort.abort());
+    socket.on('error', () => {});
+    socket.resume();
     let release: () => void;
     try {
-      release = await this.slots.acquire(() => {});
+      release = await this.slots.acquire(() => {}, abort.signal, ip);
     } catch {
-      socket.end('ERROR: server busy, try again later');
+      if (!socket.destroyed) socket.end('ERROR: server busy, try again later');
       return;
     }
-    const up = this.startUpload(socket, file, `${normalizeHost(socket.remoteAddress ?? '')} (v1)`);
+    const up = this.startUpload(socket, file, `${ip} (v1)`);
     try {
       const header = async () => {
         socket.setNoDelay(true);
@@ -216,6 +248,7 @@ export class UploadServer {
     const limited = this.upLimit.rate > 0 || up.limit.rate > 0;
     return sendFileRange(socket, file.absPath, offset, length, {
       chunkSize: limited ? 64 * 1024 : undefined,
+      stallMs: this.limits.uploadStallMs,
       onChunk: (n) => {
         up.info.bytes += n;
         this.deps.stats.bytesUp += n;
@@ -228,8 +261,20 @@ export class UploadServer {
 /** A transfer connection being served: its slot, once granted, and its current upload. */
 interface TransferConn {
   socket: net.Socket;
+  ip: string;
   who: string;
   signal: AbortSignal;
+  /** Requests that moved no data so far. */
+  meta: number;
+  /** Counted among the connections holding no slot. */
+  slotless: boolean;
+  /** Past its lifetime: closed unless it holds a slot. */
+  expired: boolean;
   release?: () => void;
   up?: Upload;
+}
+
+/** The fields of `o` that are set (so defaults are not overwritten by undefined). */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
