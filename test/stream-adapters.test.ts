@@ -5,11 +5,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventPayloads } from '../shared/contract.js';
 import { mediaProtocolHandler } from '../electron/app-protocol.js';
-import { createOperations } from '../electron/peer/operations.js';
-import type { Peer } from '../electron/peer/peer.js';
 import { PieceStreamSource } from '../electron/peer/stream/piece-stream-source.js';
 import { TypedEmitter } from '../electron/peer/typed-emitter.js';
-import { startWebHost, type WebHost } from '../electron/web-host/server.js';
+import type { WebHost } from '../electron/web-host/server.js';
+import { startTestWebHost } from './helpers/web-host.js';
 
 const TOKEN = 'stream-token-0123456789';
 const PIECE = 1000;
@@ -63,16 +62,7 @@ beforeAll(async () => {
     mediaPath: () => undefined,
     importStream: async () => '',
   };
-  host = await startWebHost({
-    peer,
-    operations: createOperations(peer as unknown as Peer),
-    webRoot: web,
-    host: '127.0.0.1',
-    port: 0,
-    token: TOKEN,
-    log: { info() {}, warn() {}, error() {} },
-    streams: { source: (id) => (id === 'abc' ? source : undefined) },
-  });
+  host = await startTestWebHost(peer, { webRoot: web, token: TOKEN, streams: { source: (id) => (id === 'abc' ? source : undefined) } });
   port = host.address.port;
 });
 

@@ -5,13 +5,12 @@ import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { EventPayloads, WsServerMessage } from '../shared/contract.js';
-import { createOperations } from '../electron/peer/operations.js';
-import type { Peer } from '../electron/peer/peer.js';
 import { TypedEmitter } from '../electron/peer/typed-emitter.js';
 import { isAllowedHost, tokenMatches } from '../electron/web-host/guard.js';
-import { startWebHost, type WebHost } from '../electron/web-host/server.js';
+import type { WebHost } from '../electron/web-host/server.js';
 import { waitFor } from './helpers/harness.js';
 import { httpRequest } from './helpers/http-request.js';
+import { startTestWebHost } from './helpers/web-host.js';
 
 const TOKEN = 'test-token-0123456789';
 let dir: string;
@@ -54,16 +53,7 @@ beforeAll(async () => {
     },
     search: (query: string, ttl: number) => ({ searchId: `${query}/${ttl}` }),
   };
-  host = await startWebHost({
-    peer,
-    operations: createOperations(peer as unknown as Peer),
-    webRoot: web,
-    host: '127.0.0.1',
-    port: 0,
-    token: TOKEN,
-    log: { info() {}, warn() {}, error() {} },
-    maxUploadBytes: 1000,
-  });
+  host = await startTestWebHost(peer, { webRoot: web, token: TOKEN, maxUploadBytes: 1000 });
   port = host.address.port;
 });
 

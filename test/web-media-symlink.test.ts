@@ -9,11 +9,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EventPayloads } from '../shared/contract.js';
 import { mediaProtocolHandler } from '../electron/app-protocol.js';
-import { createOperations } from '../electron/peer/operations.js';
-import type { Peer } from '../electron/peer/peer.js';
 import { TypedEmitter } from '../electron/peer/typed-emitter.js';
-import { startWebHost, type WebHost } from '../electron/web-host/server.js';
+import type { WebHost } from '../electron/web-host/server.js';
 import { httpRequest } from './helpers/http-request.js';
+import { startTestWebHost } from './helpers/web-host.js';
 
 const TOKEN = 'symlink-test-token-0123456789';
 const SECRET = 'outside-secret-data';
@@ -50,15 +49,7 @@ beforeAll(async () => {
     settings: () => ({ sharedDir: share }),
     importStream: async () => '',
   };
-  host = await startWebHost({
-    peer,
-    operations: createOperations(peer as unknown as Peer),
-    webRoot: web,
-    host: '127.0.0.1',
-    port: 0,
-    token: TOKEN,
-    log: { info() {}, warn() {}, error() {} },
-  });
+  host = await startTestWebHost(peer, { webRoot: web, token: TOKEN });
 });
 
 beforeEach(async () => {

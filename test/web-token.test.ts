@@ -10,11 +10,10 @@ import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { EventPayloads } from '../shared/contract.js';
-import { createOperations } from '../electron/peer/operations.js';
-import type { Peer } from '../electron/peer/peer.js';
 import { TypedEmitter } from '../electron/peer/typed-emitter.js';
-import { startWebHost, type WebHost } from '../electron/web-host/server.js';
+import type { WebHost } from '../electron/web-host/server.js';
 import { httpRequest } from './helpers/http-request.js';
+import { startTestWebHost } from './helpers/web-host.js';
 
 const TOKEN = 'cookie-test-token-0123456789';
 let dir: string;
@@ -62,12 +61,8 @@ beforeAll(async () => {
       return name;
     },
   };
-  host = await startWebHost({
-    peer,
-    operations: createOperations(peer as unknown as Peer),
+  host = await startTestWebHost(peer, {
     webRoot: web,
-    host: '127.0.0.1',
-    port: 0,
     token: TOKEN,
     log: { info: (m) => logged.push(m), warn: (m) => logged.push(m), error: (m) => logged.push(m) },
   });
