@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,8 @@ import { PieceStreamSource } from '../electron/peer/stream/piece-stream-source.j
 import { TypedEmitter } from '../electron/peer/typed-emitter.js';
 import type { WebHost } from '../electron/web-host/server.js';
 import { startTestWebHost } from './helpers/web-host.js';
+import { httpBytes } from './helpers/http-request.js';
+import { waitFor } from './helpers/harness.js';
 
 const TOKEN = 'stream-token-0123456789';
 const PIECE = 1000;
@@ -18,31 +19,8 @@ let host: WebHost;
 let port: number;
 let source: PieceStreamSource;
 
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-function request(p: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: p, method, headers: { Host: `127.0.0.1:${port}`, ...headers } }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const request = (p: string, headers: Record<string, string> = {}, method = 'GET') =>
+  httpBytes(`http://127.0.0.1:${port}${p}`, { headers, method });
 
 beforeAll(async () => {
   dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mactella-stream-adapters-'));
@@ -95,7 +73,7 @@ describe('serve: /stream/ID', () => {
 
   it('waits for a piece that is not verified yet, then sends it', async () => {
     const pending = request(`/stream/abc?token=${TOKEN}`, { Range: `bytes=${PIECE}-${2 * PIECE - 1}` });
-    await until('the request to wait', () => source.waiting === 1);
+    await waitFor('the request to wait', () => source.waiting === 1);
     source.markVerified(1);
     const r = await pending;
     expect(r.status).toBe(206);

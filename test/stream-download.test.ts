@@ -10,6 +10,7 @@ import { claimRun, newPieceState } from '../electron/peer/transfers/piece-picker
 import { Bitfield } from '../electron/peer/transfers/pieces.js';
 import { CRITICAL_PIECES, StreamPriority } from '../electron/peer/transfers/stream-priority.js';
 import { FFMPEG_MISSING, makeMp4, moovPosition } from './helpers/media-gen.js';
+import { waitFor } from './helpers/harness.js';
 
 const PIECE = 64 * 1024;
 let dir: string;
@@ -26,14 +27,6 @@ afterEach(async () => {
 
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 const hashesOf = (b: Buffer) => Array.from({ length: Math.ceil(b.length / PIECE) }, (_, i) => sha(b.subarray(i * PIECE, (i + 1) * PIECE)));
-
-async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** A `.part` holding `truth` with the pieces in `lies` overwritten by junk, and a stream over it. */
 async function partStream(
@@ -68,7 +61,7 @@ describe('a running download as a stream', () => {
   it('serves a stored piece only after matching its hash; a lying piece never reaches the player, its refetched copy does', async () => {
     const truth = crypto.randomBytes(4 * PIECE + 123);
     const { stream, partPath, bad } = await partStream(truth, [0, 1, 2], [1]);
-    await until('the stored pieces to be checked', () => bad.length === 1 && stream.verifiedRanges().length === 2);
+    await waitFor('the stored pieces to be checked', () => bad.length === 1 && stream.verifiedRanges().length === 2);
     expect(bad).toEqual([1]);
     expect(stream.verifiedRanges()).toEqual([
       { start: 0, end: PIECE },
@@ -87,7 +80,7 @@ describe('a running download as a stream', () => {
           })
           .on('error', reject);
       });
-      await until('the player to wait at the lying piece', () => stream.waiting === 1 && Buffer.concat(got).length === PIECE);
+      await waitFor('the player to wait at the lying piece', () => stream.waiting === 1 && Buffer.concat(got).length === PIECE);
       expect(Buffer.concat(got).equals(truth.subarray(0, PIECE))).toBe(true);
       // The piece is fetched again (from another source) and the rest arrives.
       const fh = await fs.promises.open(partPath, 'r+');
@@ -136,7 +129,7 @@ describe.skipIf(FFMPEG_MISSING)('an MP4 with moov at the end, while downloading'
     expect(moovPiece).toBeGreaterThan(CRITICAL_PIECES);
     const priority = new StreamPriority();
     const { stream } = await partStream(truth, [0], [], { priority });
-    await until('piece 0 to be checked', () => stream.verifiedRanges().length === 1);
+    await waitFor('piece 0 to be checked', () => stream.verifiedRanges().length === 1);
     const have = new Bitfield(count);
     have.set(0);
     const s = newPieceState(count, PIECE, have);

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,8 @@ import { LocalStreamServer } from '../electron/peer/stream/local-stream-server.j
 import { PieceStreamSource } from '../electron/peer/stream/piece-stream-source.js';
 import { streamWebResponse } from '../electron/peer/stream/web-stream.js';
 import { FFMPEG_MISSING, makeMp3, makeMp4, moovPosition, type MadeMedia } from './helpers/media-gen.js';
+import { httpBytes } from './helpers/http-request.js';
+import { waitFor } from './helpers/harness.js';
 
 let dir: string;
 let media: { fast: MadeMedia; tail: MadeMedia; mp3: MadeMedia };
@@ -25,32 +26,7 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 afterEach(async () => server?.close());
 
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-function get(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const get = (url: string, headers: Record<string, string> = {}, method = 'GET') => httpBytes(url, { headers, method });
 
 describe.skipIf(FFMPEG_MISSING)('the local stream server for external players', () => {
   it('serves real MP4 and MP3 files with ranges, as mpv or VLC would ask', async () => {
@@ -103,10 +79,10 @@ describe.skipIf(FFMPEG_MISSING)('the local stream server for external players', 
     let removed = false;
     const pub = server.publish(src, 'x.mp3', () => (removed = true));
     const pending = get(pub.url).catch((err: Error) => err);
-    await until('the reader to wait', () => src.waiting === 1);
+    await waitFor('the reader to wait', () => src.waiting === 1);
     pub.remove();
     expect(await pending).toBeInstanceOf(Error);
-    await until('the wait to be dropped', () => src.waiting === 0);
+    await waitFor('the wait to be dropped', () => src.waiting === 0);
     expect(removed).toBe(true);
     expect((await get(pub.url)).status).toBe(404);
     expect(server.size).toBe(0);
@@ -137,7 +113,7 @@ describe('the WHATWG answer (for the Electron protocol handler)', () => {
     const a = streamWebResponse(src, new Request('mactella-media://x/a', { headers: { Range: 'bytes=150-' } }));
     const reader = a.body!.getReader();
     const read = reader.read().catch((e: Error) => e);
-    await until('the reader to wait', () => src.waiting === 1);
+    await waitFor('the reader to wait', () => src.waiting === 1);
     await reader.cancel();
     await read;
     expect(src.waiting).toBe(0);
@@ -145,9 +121,9 @@ describe('the WHATWG answer (for the Electron protocol handler)', () => {
     const ac = new AbortController();
     const b = streamWebResponse(src, new Request('mactella-media://x/a', { headers: { Range: 'bytes=150-' }, signal: ac.signal }));
     const pending = b.arrayBuffer().catch((e: Error) => e);
-    await until('the reader to wait', () => src.waiting === 1);
+    await waitFor('the reader to wait', () => src.waiting === 1);
     ac.abort();
-    await until('the wait to be dropped', () => src.waiting === 0);
+    await waitFor('the wait to be dropped', () => src.waiting === 0);
     expect(await pending).toBeInstanceOf(Error);
   });
 });

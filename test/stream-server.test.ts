@@ -7,6 +7,8 @@ import { FileStreamSource, StreamFileError } from '../electron/peer/stream/file-
 import { serveStream } from '../electron/peer/stream/http-stream.js';
 import { PieceStreamSource } from '../electron/peer/stream/piece-stream-source.js';
 import { readFully, type StreamSource } from '../electron/peer/stream/stream-source.js';
+import { httpBytes } from './helpers/http-request.js';
+import { waitFor } from './helpers/harness.js';
 
 const PIECE = 64 * 1024;
 let dir: string;
@@ -52,25 +54,7 @@ async function pieceSource(verified: number[]): Promise<{ src: PieceStreamSource
   return { src, bytes };
 }
 
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** One request; resolves with the whole answer. */
-function request(headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: '/', method, headers }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const request = (headers: Record<string, string> = {}, method = 'GET') => httpBytes(`http://127.0.0.1:${port}/`, { headers, method });
 
 /** A request that stays open: what arrived so far, and a way to go away. */
 function openRequest(headers: Record<string, string> = {}) {
@@ -85,15 +69,6 @@ function openRequest(headers: Record<string, string> = {}) {
   const ended = new Promise<void>((r) => req.on('close', r));
   req.end();
   return { received: () => Buffer.concat(got), status: () => status, abort: () => req.destroy(), ended };
-}
-
-/** Poll a condition every few ms until it holds; fail after `ms`. */
-async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('Range answers from a complete file', () => {
@@ -182,7 +157,7 @@ describe('Streaming a download: only verified pieces, waiting for the rest', () 
     const { src, bytes } = await pieceSource([0]);
     source = src;
     const pending = request({ Range: `bytes=${PIECE + 100}-${PIECE + 199}` });
-    await until('the request to wait', () => src.waiting === 1);
+    await waitFor('the request to wait', () => src.waiting === 1);
     src.markVerified(1);
     const r = await pending;
     expect(r.status).toBe(206);
@@ -194,11 +169,11 @@ describe('Streaming a download: only verified pieces, waiting for the rest', () 
     const { src, bytes } = await pieceSource([0]);
     source = src;
     const open = openRequest();
-    await until('piece 0 to arrive', () => open.received().length === PIECE);
+    await waitFor('piece 0 to arrive', () => open.received().length === PIECE);
     expect(open.status()).toBe(200);
-    await until('the request to wait for piece 1', () => src.waiting === 1);
+    await waitFor('the request to wait for piece 1', () => src.waiting === 1);
     src.markVerified(2); // out of order: nothing more may be sent before piece 1
-    await until('piece 2 to be noted', () => src.verifiedRanges().length === 2);
+    await waitFor('piece 2 to be noted', () => src.verifiedRanges().length === 2);
     expect(open.received().length).toBe(PIECE);
     src.markVerified(1);
     await open.ended;
@@ -211,10 +186,10 @@ describe('Streaming a download: only verified pieces, waiting for the rest', () 
     let closed = 0;
     server.on('request', (_req, res) => res.on('close', () => closed++));
     const open = openRequest({ Range: 'bytes=0-' });
-    await until('the request to wait', () => src.waiting === 1);
+    await waitFor('the request to wait', () => src.waiting === 1);
     open.abort();
-    await until('the wait to be dropped', () => src.waiting === 0);
-    await until('the server side to close', () => closed === 1);
+    await waitFor('the wait to be dropped', () => src.waiting === 0);
+    await waitFor('the server side to close', () => closed === 1);
     expect(open.received().length).toBe(0);
   });
 
@@ -222,7 +197,7 @@ describe('Streaming a download: only verified pieces, waiting for the rest', () 
     const { src, bytes } = await pieceSource([0, 2]);
     source = src;
     const open = openRequest();
-    await until('the request to wait at piece 1', () => src.waiting === 1 && open.received().length === PIECE);
+    await waitFor('the request to wait at piece 1', () => src.waiting === 1 && open.received().length === PIECE);
     open.abort();
     await open.ended;
     const got = open.received();
@@ -238,7 +213,7 @@ describe('Streaming a download: only verified pieces, waiting for the rest', () 
     const { src } = await pieceSource([0]);
     source = src;
     const open = openRequest({ Range: `bytes=${PIECE}-` });
-    await until('the request to wait', () => src.waiting === 1);
+    await waitFor('the request to wait', () => src.waiting === 1);
     src.fail(new Error('download cancelled'));
     await open.ended;
     expect(open.status()).toBe(206);
