@@ -180,7 +180,7 @@ export class Peer {
     this.router = new FloodRouter(c, this.self, this.tuning, { neighbours: () => this.neighbours.all(), isConnected, found });
     this.v1 = new V1Gateway(c, this.self, this.tuning, { isConnected, found });
     this.v2Inbound = new V2Inbound(c, this.self, this.tuning, (s, d, h) => this.neighbours.accept(s, d, h));
-    this.importer = new ShareImporter(c);
+    this.importer = new ShareImporter({ ...c, reserved: () => this.transfers.downloads.reservedPaths });
   }
 
   private createTransfers(): TransferManager {

@@ -1,12 +1,29 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { isSafeNetworkName } from '../../shared/types.js';
 import type { PeerComponents } from './components.js';
 import { mediaTypeOf } from './media-types.js';
 import { checkRelativeName, uniquePath } from './safe-path.js';
 
-type Components = Pick<PeerComponents, 'library' | 'clock' | 'log' | 'events'>;
+type Components = Pick<PeerComponents, 'library' | 'clock' | 'log' | 'events'> & {
+  /** Final paths that running downloads have reserved (they may land in the shared folder). */
+  reserved: () => ReadonlySet<string>;
+};
+
+/** Names Windows reserves whatever the extension (CON.jpg opens the console there). */
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
+
+/** The one file name an import may use, or an error a user can act on. */
+export function importName(name: string): string {
+  const safe = path.basename(checkRelativeName(name.replace(/\\/g, '/').split('/').pop() ?? ''));
+  if (!mediaTypeOf(safe)) throw new Error(`${safe}: not a media file this app shares`);
+  if (WINDOWS_RESERVED.test(safe)) throw new Error(`${safe}: a file name Windows reserves`);
+  if (!isSafeNetworkName(safe)) throw new Error(`${JSON.stringify(safe)}: control, bidi or comma characters in the file name`);
+  return safe;
+}
 
 /**
  * Imports into the shared folder (drag-and-drop in the app, uploads through
@@ -34,13 +51,16 @@ export class ShareImporter {
     return { imported };
   }
 
-  /** Write a stream into the shared folder under a safe, unique name (via `.part`, renamed when complete). */
+  /**
+   * Write a stream into the shared folder under a safe, unique name. It goes to
+   * a temp file of its own (never another's `.part`), and is linked into place
+   * only when complete, under a name no file and no running download holds.
+   */
   async importStream(name: string, body: Readable, size?: number): Promise<string> {
     const library = this.c.library();
-    const safe = path.basename(checkRelativeName(name.replace(/\\/g, '/').split('/').pop() ?? ''));
-    if (!mediaTypeOf(safe)) throw new Error(`${safe}: not a media file this app shares`);
-    const dest = await uniquePath(library.root, safe);
-    const part = `${dest}.part`;
+    const safe = importName(name);
+    // Hidden (the library skips dot files) and unique to this import.
+    const temp = path.join(library.root, `.mactella-import-${crypto.randomBytes(8).toString('hex')}.tmp`);
     let bytes = 0;
     let last = 0;
     body.on('data', (c: Buffer) => {
@@ -51,16 +71,29 @@ export class ShareImporter {
       }
     });
     try {
-      await pipeline(body, fs.createWriteStream(part, { flags: 'wx' }));
+      await pipeline(body, fs.createWriteStream(temp, { flags: 'wx' }));
       if (size !== undefined && bytes !== size) throw new Error(`incomplete: ${bytes} of ${size} bytes`);
-      const rel = path.relative(library.root, dest);
-      await fs.promises.rename(part, dest);
+      const dest = await this.place(temp, library.root, safe);
       await library.update(dest);
       this.c.events.emit('import:progress', { name: safe, bytes, total: bytes, done: true });
-      return rel.split(path.sep).join('/');
-    } catch (e) {
-      await fs.promises.rm(part, { force: true });
-      throw e;
+      return path.relative(library.root, dest).split(path.sep).join('/');
+    } finally {
+      // Only our own temp file: it is gone already if the import was placed.
+      await fs.promises.rm(temp, { force: true });
     }
+  }
+
+  /** Link the finished temp file under a free name; a name taken meanwhile is skipped, never replaced. */
+  private async place(temp: string, root: string, name: string): Promise<string> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const dest = await uniquePath(root, name, new Set(this.c.reserved()));
+      try {
+        await fs.promises.link(temp, dest);
+        return dest;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
+    throw new Error(`${name}: no free name in the shared folder`);
   }
 }

@@ -25,7 +25,7 @@ function reply(res: ServerResponse, status: number, body: object): void {
 
 /**
  * `POST /upload?name=NAME`: a file dropped in the browser, streamed into the
- * shared folder through `peer.importStream` (safe name, `.part` then rename).
+ * shared folder through `peer.importStream` (safe name, a temp file of its own, linked into place when complete).
  * The body must announce its length, and that length is capped.
  */
 export async function handleUpload(
