@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -86,7 +87,7 @@ async function uploader(files: Record<string, number>, deps: Partial<TransferDep
     tm.close();
     await library.close();
   });
-  return { tm, port, sums };
+  return { tm, port, sums, share };
 }
 
 const hello: Hello = { t: 'hello', v: 2, peerId: 'd'.repeat(32), port: 1, role: 'transfer' };
@@ -213,4 +214,21 @@ describe('audit 5: idle transfer connections cannot lock everyone out', () => {
     honest.send(head);
     await waitFor('the honest head', () => honest.got('get-ok'), 3000);
   }, 15_000);
+});
+
+describe('suspected: a v1 GET for a file no longer shared', () => {
+  it('gets a v1 ERROR line, not a v2 error frame', async () => {
+    const { port, share } = await uploader({ 'gone.mp3': MiB });
+    // Indexed, then removed from the folder (no watcher): the index is stale.
+    await fs.promises.rm(path.join(share, 'gone.mp3'));
+    const reply = await new Promise<Buffer>((resolve, reject) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => s.write('GET,gone.mp3,127.0.0.1,1'));
+      const chunks: Buffer[] = [];
+      s.on('data', (c: Buffer) => chunks.push(c));
+      s.on('close', () => resolve(Buffer.concat(chunks)));
+      s.on('error', reject);
+      s.setTimeout(3000, () => s.destroy(new Error('no reply in 3 s')));
+    });
+    expect(reply.toString('latin1')).toMatch(/^ERROR: /);
+  });
 });

@@ -192,7 +192,7 @@ export class UploadServer {
         await new Promise((r) => setTimeout(r, 60));
       };
       const ok = await this.streamRange(socket, file, 0, file.size, up, header, () =>
-        socket.end(encodeFrame({ t: 'error', code: 'not-found', message: 'file is no longer shared' })),
+        socket.end('ERROR: could not find the file in the server'),
       );
       if (ok) socket.end();
     } finally {

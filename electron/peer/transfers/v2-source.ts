@@ -2,7 +2,7 @@ import type { PeerAddress } from '../../../shared/types.js';
 import { connectTcp, readHandshake, sendHello, type Hello } from '../v2/connection.js';
 import { encodeFrame, FrameDecoder } from '../v2/frame.js';
 import type { V2Message } from '../v2/messages.js';
-import { pieceCount, TRANSFER_MAX_FRAME } from './pieces.js';
+import { MAX_PIECE_SIZE, pieceCount, TRANSFER_MAX_FRAME } from './pieces.js';
 import { TransferError, type SourceConn } from './source-conn.js';
 import { SocketReader } from './socket-reader.js';
 
@@ -86,5 +86,8 @@ export async function fetchPieceHashes(
   if (list.t !== 'pieces-ok') throw new TransferError(`unexpected ${list.t} from source`);
   if (list.sha256 !== head.sha256 || list.size !== head.size || list.hashes.length !== pieceCount(list.size, list.pieceSize))
     throw new TransferError('source sent an inconsistent piece list');
+  // An endgame copy of a piece is held in memory until verified: a source may not make pieces huge.
+  if (list.pieceSize > MAX_PIECE_SIZE)
+    throw new TransferError(`source's piece size of ${list.pieceSize} bytes is over the ${MAX_PIECE_SIZE}-byte limit`);
   return { pieceSize: list.pieceSize, hashes: list.hashes };
 }
