@@ -92,7 +92,7 @@ export function isFree(s: PieceState, i: number): boolean {
 }
 
 /** Neither done nor verified: still to be fetched by someone. */
-export function isMissing(s: PieceState, i: number): boolean {
+function isMissing(s: PieceState, i: number): boolean {
   return !s.verified[i] && !s.have.has(i);
 }
 
@@ -112,7 +112,7 @@ function firstFreeFrom(s: PieceState, start: number): number {
 }
 
 /** How many pieces a run may span: about two seconds of this source, leaving a share for the others. */
-export function runLength(s: PieceState, left: number, o: ClaimOptions): number {
+function runLength(s: PieceState, left: number, o: ClaimOptions): number {
   const want = o.speed > 0 ? Math.min(RUN_BYTES, o.speed * 2) : FIRST_RUN_BYTES;
   // Each source keeps PIPELINE runs outstanding: share what is left across all of them.
   const share = Math.ceil(left / Math.max(1, o.workers * PIPELINE));
