@@ -4,7 +4,6 @@
  * resolution hook (test/electron-stand-in/). Everything else is real: the
  * peer listens on loopback, shares a temp folder, and quits.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -12,6 +11,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { APP_SCHEME, DESKTOP_CHANNELS, MEDIA_SCHEME } from '../shared/desktop.js';
 import { buildDesktop, StandInApp } from './electron-stand-in/desktop.js';
+import { localPeerArgs, spawnCli } from './helpers/cli.js';
+import { waitFor } from './helpers/harness.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const OUR_PAGE = `${APP_SCHEME}://app/index.html`;
@@ -228,37 +229,9 @@ describe('desktop main process (built bundle, stand-in Electron)', () => {
     temps.push(src);
     fs.mkdirSync(path.join(src, 'share'));
     fs.writeFileSync(path.join(src, 'share', 'long.mp4'), Buffer.alloc(4 * 1024 * 1024, 1));
-    const source = spawn(
-      process.execPath,
-      [
-        path.join(ROOT, 'bin', 'mactella.mjs'),
-        '--port',
-        '0',
-        '--host',
-        '127.0.0.1',
-        '--share',
-        path.join(src, 'share'),
-        '--data',
-        path.join(src, 'data'),
-        '--max-up',
-        '32k',
-      ],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    const source = spawnCli(localPeerArgs(src, { extra: ['--max-up', '32k'] }));
     try {
-      let out = '';
-      const sourcePort = await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`source peer did not start: ${out}`)), 30_000);
-        source.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-          if (m) {
-            clearTimeout(timer);
-            resolve(Number(m[1]));
-          }
-        });
-        source.once('exit', (code) => reject(new Error(`source peer exited (${code}): ${out}`)));
-      });
+      const sourcePort = Number((await source.waitFor(/listening on 127\.0\.0\.1:(\d+)/, 30_000))[1]);
 
       const app = boot();
       await app.event('window-created');
@@ -267,12 +240,17 @@ describe('desktop main process (built bundle, stand-in Electron)', () => {
         app.call<T>('invoke', { channel: DESKTOP_CHANNELS.invoke, url: OUR_PAGE, args: [op, args] });
       await invoke('transfer:start', { name: 'long.mp4', size: 4 * 1024 * 1024, sources: [{ host: '127.0.0.1', port: sourcePort }] });
       let running: { state: string; bytes: number }[] = [];
-      for (const deadline = Date.now() + 15_000; !running.some((t) => t.state === 'running') && Date.now() < deadline;) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        running = (await invoke<{ direction: string; state: string; bytes: number }[]>('transfer:list', {})).filter(
-          (t) => t.direction === 'down',
-        );
-      }
+      await waitFor(
+        'the download to run',
+        async () => {
+          running = (await invoke<{ direction: string; state: string; bytes: number }[]>('transfer:list', {})).filter(
+            (t) => t.direction === 'down',
+          );
+          return running.some((t) => t.state === 'running');
+        },
+        15_000,
+        100,
+      ).catch(() => {}); // the expect below says what was seen
       expect(
         running.some((t) => t.state === 'running' && t.bytes < 4 * 1024 * 1024),
         `${JSON.stringify(running)}\n${app.stderr}`,
@@ -295,7 +273,7 @@ describe('desktop main process (built bundle, stand-in Electron)', () => {
       expect((quit.resources as string[]).filter((r) => /TCP|UDP|FSEvent|StatWatcher/.test(r))).toEqual([]);
       expect(await app.exited).toBe(0);
     } finally {
-      source.kill('SIGKILL');
+      source.proc.kill('SIGKILL');
     }
   });
 
