@@ -26,6 +26,11 @@ export interface PeerTuning {
   /** A remote listing stops with an error past this many files, or this many bytes. */
   listingMaxFiles: number;
   listingMaxBytes: number;
+  /**
+   * A second link claiming a neighbour's ID replaces the first only while the first is
+   * this young and from the same host (two peers dialling each other at once).
+   */
+  duplicateGraceMs: number;
   handshakeTimeoutMs: number;
 }
 
@@ -44,5 +49,6 @@ export const DEFAULT_TUNING: PeerTuning = {
   v1ForwardPerSource: [10, 20],
   listingMaxFiles: 100_000,
   listingMaxBytes: 32 * 1024 * 1024,
+  duplicateGraceMs: 10_000,
   handshakeTimeoutMs: 5000,
 };

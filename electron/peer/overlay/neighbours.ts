@@ -14,6 +14,8 @@ export interface Neighbour {
   address: PeerAddress;
   duplicates: number;
   messages: number;
+  /** When the link joined (the parts' clock). */
+  added: number;
 }
 
 /** What the neighbour set tells the rest of the peer. */
@@ -39,7 +41,10 @@ export class Neighbours {
   constructor(
     private readonly c: Components,
     private readonly self: PeerSelf,
-    private readonly tuning: Pick<PeerTuning, 'connection' | 'handshakeTimeoutMs' | 'maxInboundNeighbours' | 'maxInboundNeighboursPerIp'>,
+    private readonly tuning: Pick<
+      PeerTuning,
+      'connection' | 'handshakeTimeoutMs' | 'maxInboundNeighbours' | 'maxInboundNeighboursPerIp' | 'duplicateGraceMs'
+    >,
     private readonly cap: () => number,
     private readonly hooks: NeighbourHooks,
   ) {}
@@ -154,7 +159,7 @@ export class Neighbours {
       conn.close('duplicate connection', false);
       return;
     }
-    const n: Neighbour = { conn, address, duplicates: 0, messages: 0 };
+    const n: Neighbour = { conn, address, duplicates: 0, messages: 0, added: this.c.clock.now() };
     this.byId.set(remoteId, n);
     conn.events.on('message', (m) => this.hooks.message(n, m));
     conn.events.on('dropped', ({ type, reason }) => this.c.stats.drop(`${reason} (${type})`));
@@ -164,12 +169,20 @@ export class Neighbours {
   }
 
   /**
-   * Both sides may dial each other at once: keep the link opened by the smaller
-   * id, on both sides alike. Returns false if the new link should go.
+   * A second link to a peer we are linked with. A hello can claim any ID (until
+   * TLS makes IDs unforgeable), so an established link stays: a claim alone
+   * displaces nothing. Only when both peers dial each other at once (the same
+   * host, the first link still young) the link opened by the smaller ID is kept,
+   * on both sides alike. Returns false if the new link should go.
    */
   private keepNew(conn: V2Connection, remoteId: string): boolean {
     const existing = this.byId.get(remoteId);
     if (!existing) return true;
+    const simultaneous = existing.conn.remoteHost === conn.remoteHost && this.c.clock.now() - existing.added < this.tuning.duplicateGraceMs;
+    if (!simultaneous) {
+      this.c.stats.drop('second link claiming a linked peer ID');
+      return false;
+    }
     const initiator = (c: V2Connection) => (c.direction === 'out' ? this.self.id() : remoteId);
     const keeper = this.self.id() < remoteId ? this.self.id() : remoteId;
     if (initiator(existing.conn) === keeper || initiator(conn) !== keeper) return false;
