@@ -168,10 +168,14 @@ export class HostCache {
   private resetToBootstrap(): void {
     // An ID a bootstrap peer proved stays pinned through RESET: forgetting it would let anyone at that address be pinned next.
     const learned = new Map([...this.entries].filter(([, e]) => e.source === 'bootstrap' && e.id).map(([k, e]) => [k, e.id!]));
+    // What we learned of a peer's protocol stays too: a connected bootstrap peer is not "unknown" after RESET.
+    const protocols = new Map([...this.entries].map(([k, e]) => [k, e.protocol]));
     this.entries.clear();
     for (const b of this.bootstrap) {
-      const id = b.id ?? learned.get(addressKey(b));
-      this.entries.set(addressKey(b), { host: b.host, port: b.port, ...(id ? { id } : {}), source: 'bootstrap', protocol: 'unknown' });
+      const key = addressKey(b);
+      const id = b.id ?? learned.get(key);
+      const protocol = protocols.get(key) ?? 'unknown';
+      this.entries.set(key, { host: b.host, port: b.port, ...(id ? { id } : {}), source: 'bootstrap', protocol });
     }
   }
 

@@ -296,6 +296,7 @@ export class Peer {
 
   transfersList(): TransferInfo[] {
     return this.transfers.list();
+    this.neighbours.closeUnknownOutbound();
   }
   download(req: DownloadRequest): TransferInfo {
     return this.transfers.download(req);

@@ -92,6 +92,12 @@ export class Neighbours {
     return dials;
   }
 
+  /** Close the links we dialled to peers that are no longer known (after RESET). */
+  closeUnknownOutbound(): void {
+    for (const n of this.byId.values())
+      if (n.conn.direction === 'out' && !this.c.hostCache.has(n.address)) n.conn.close('no longer a known peer');
+  }
+
   /** Close every link (the peer is quitting). */
   closeAll(reason: string): void {
     for (const n of this.byId.values()) n.conn.close(reason);
