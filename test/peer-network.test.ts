@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { SearchHit } from '../shared/types.js';
-import { cleanupTemp, startPeer, waitFor, sleep, type TestPeer } from './helpers/harness.js';
+import { cleanupTemp, startPeer, waitFor, type TestPeer } from './helpers/harness.js';
 
 // A ring of six peers: P0-P1-P2-P3-P4-P5-P0. Distances from P0: P1,P5 = 1; P2,P4 = 2; P3 = 3.
 const N = 6;
@@ -50,12 +50,23 @@ afterAll(async () => {
   cleanupTemp();
 });
 
+/**
+ * Wait until a flood has died out: every message of these types that any of the
+ * peers sent has been received by another (a peer answers and forwards in the
+ * same turn as it receives, so when nothing is in flight nothing more will come).
+ */
+async function settled(peers: TestPeer[], types: string[]): Promise<void> {
+  const sum = (k: 'messagesIn' | 'messagesOut') =>
+    peers.reduce((n, p) => n + types.reduce((m, t) => m + (p.peer.statsSnapshot()[k][t] ?? 0), 0), 0);
+  await waitFor(`no ${types.join('/')} in flight`, () => sum('messagesOut') === sum('messagesIn'));
+}
+
 async function searchFromP0(query: string, ttl: number): Promise<SearchHit[]> {
   const before = ring.map((p) => p.peer.statsSnapshot());
   const { searchId } = ring[0]!.peer.search(query, ttl);
   const hits: SearchHit[] = [];
   ring[0]!.peer.events.on('search:hit', (h) => h.searchId === searchId && hits.push(h));
-  await sleep(400);
+  await settled(ring, ['query', 'hit']);
   // Each peer forwards a given query at most once: at most (degree - 1) copies out, the origin degree copies.
   ring.forEach((p, i) => {
     const out = (p.peer.statsSnapshot().messagesOut.query ?? 0) - (before[i]!.messagesOut.query ?? 0);
@@ -102,7 +113,7 @@ describe('v2 flooding on a ring of six peers', () => {
       const hits = collectHits(ring[0]!, ring[0]!.peer.search('cafe SUNSET', 1).searchId);
       const pics = collectHits(ring[0]!, ring[0]!.peer.search('sunset', 1, 'picture').searchId);
       await waitFor('hits', () => hits.length >= 1 && pics.length >= 1);
-      await sleep(150);
+      await settled([...ring, p], ['query', 'hit']);
       expect(hits.map((h) => h.name)).toEqual(['Café del Mar - Sunset.MP3']);
       expect(hits[0]).toMatchObject({ size: 1, type: 'music', protocol: 'v2' });
       expect(hits[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -140,7 +151,7 @@ describe('v2 flooding on a ring of six peers', () => {
     p0.discover(2);
     const expected = sorted([ring[1]!, ring[2]!, ring[4]!, ring[5]!]);
     await waitFor('pongs', () => p0.peers().known.length >= 4);
-    await sleep(300);
+    await settled(ring, ['ping', 'pong']);
     expect(
       p0
         .peers()
