@@ -15,6 +15,7 @@ import type {
   SearchHit,
   Settings,
   Stats,
+  StreamInfo,
   TransferInfo,
 } from './types.js';
 import { isSafeNetworkName, MEDIA_TYPES } from './types.js';
@@ -41,6 +42,16 @@ export const settingsPatchSchema = z
   .partial()
   .strict();
 
+/** A download to start: a search hit's name, hash and size, and where to get it. */
+const transferStart = z
+  .object({
+    name: z.string().min(1).max(1024).refine(isSafeNetworkName, 'control characters or commas in the file name'),
+    sha256: sha256.optional(),
+    size: z.number().int().min(0).optional(),
+    sources: z.array(peerAddressSchema).min(1).max(64),
+  })
+  .strict();
+
 /** Operation name → argument schema. */
 export const operationArgs = {
   'library:list': z.object({}).strict(),
@@ -51,14 +62,7 @@ export const operationArgs = {
   'peers:add': peerAddressSchema.strict(),
   'peers:reset': z.object({}).strict(),
   'transfer:list': z.object({}).strict(),
-  'transfer:start': z
-    .object({
-      name: z.string().min(1).max(1024).refine(isSafeNetworkName, 'control characters or commas in the file name'),
-      sha256: sha256.optional(),
-      size: z.number().int().min(0).optional(),
-      sources: z.array(peerAddressSchema).min(1).max(64),
-    })
-    .strict(),
+  'transfer:start': transferStart,
   'transfer:pause': z.object({ id }).strict(),
   'transfer:resume': z.object({ id }).strict(),
   'transfer:cancel': z.object({ id }).strict(),
@@ -67,6 +71,9 @@ export const operationArgs = {
   /** Copy files (absolute paths on the peer's machine) into the shared folder. */
   'library:import': z.object({ paths: z.array(z.string().min(1).max(4096)).min(1).max(1000) }).strict(),
   'stats:get': z.object({}).strict(),
+  /** Play a running or finished download (`transferId`), or a search hit (starting its download with streaming priority). */
+  'stream:open': z.union([z.object({ transferId: id }).strict(), transferStart]),
+  'stream:close': z.object({ id }).strict(),
 } as const;
 
 /** Operation name → result type. */
@@ -87,6 +94,8 @@ export interface OperationResults {
   'settings:set': Settings;
   'library:import': { imported: string[] };
   'stats:get': Stats;
+  'stream:open': StreamInfo;
+  'stream:close': { closed: boolean };
 }
 
 export type OperationName = keyof typeof operationArgs;
@@ -106,6 +115,8 @@ export interface EventPayloads {
   'import:progress': ImportProgress;
   stats: Stats;
   log: LogLine;
+  /** A stream's verified bytes grew, or it became complete (a few times a second at most). */
+  'stream:progress': StreamInfo;
 }
 export type EventName = keyof EventPayloads;
 export const EVENT_NAMES: readonly EventName[] = [
@@ -120,6 +131,7 @@ export const EVENT_NAMES: readonly EventName[] = [
   'import:progress',
   'stats',
   'log',
+  'stream:progress',
 ];
 export const OPERATION_NAMES = Object.keys(operationArgs) as OperationName[];
 

@@ -29,5 +29,7 @@ export function createOperations(peer: Peer): OperationHandlers {
     'settings:set': async (a) => peer.updateSettings(parseOperationArgs('settings:set', a)),
     'library:import': async (a) => peer.importFiles(parseOperationArgs('library:import', a).paths),
     'stats:get': async (a) => (parseOperationArgs('stats:get', a), peer.statsSnapshot()),
+    'stream:open': async (a) => peer.streams.open(parseOperationArgs('stream:open', a)),
+    'stream:close': async (a) => ({ closed: await peer.streams.close(parseOperationArgs('stream:close', a).id) }),
   };
 }

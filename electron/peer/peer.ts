@@ -31,6 +31,7 @@ import { isRealPathInside } from './safe-path.js';
 import { optionsToSettings, saveSettings } from './settings-store.js';
 import { ShareImporter } from './share-importer.js';
 import { StatsCounter } from './stats.js';
+import { StreamService } from './stream/stream-service.js';
 import { TransferManager, type DownloadRequest } from './transfers/transfer-manager.js';
 import { DEFAULT_TUNING, type PeerTuning } from './tuning.js';
 import { TypedEmitter } from './typed-emitter.js';
@@ -61,6 +62,13 @@ export class Peer {
   readonly log: Logger;
   id = '';
   transfers!: TransferManager;
+  /** Play while it downloads: open streams, which the adapters read by id. */
+  readonly streams = new StreamService({
+    transfers: () => this.transfers,
+    downloadDir: () => this.opts.downloadDir,
+    events: this.events,
+    log: () => this.log,
+  });
   private opts: PeerOptions;
   private readonly tuning: PeerTuning;
   private readonly clock: Clock;
@@ -384,6 +392,7 @@ export class Peer {
     clearInterval(this.dialTimer);
     clearInterval(this.statsTimer);
     this.neighbours.closeAll('peer shutting down');
+    await this.streams.closeAll();
     await this.transfers.abortAll();
     this.transfers.close();
     await this.listener.close();

@@ -23,6 +23,8 @@ export interface DownloadStreamInit {
   onPriorityChange?: () => void;
   /** A stored piece did not match its hash (the download's final check will fetch it again). */
   onBadPiece?: (index: number) => void;
+  /** More bytes are verified. */
+  onVerified?: () => void;
 }
 
 /**
@@ -156,6 +158,7 @@ export class DownloadStream implements StreamSource {
         this.checked[i] = 1;
         if (i === 0) this.fetchIndexEarly(data);
         this.pieces.markVerified(i);
+        this.init.onVerified?.();
       } else this.init.onBadPiece?.(i);
     } catch {
       // Unreadable now (closed, shortened): left unverified; a later `stored` may try again.

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { PeerAddress, TransferInfo } from '../../../shared/types.js';
 import { TokenBucket } from '../token-bucket.js';
 import type { SpaceWatch } from './free-space.js';
+import type { PickStrategy } from './piece-picker.js';
 import { pieceLength, type Bitfield } from './pieces.js';
 import { SpeedMeter } from './progress.js';
 
@@ -47,6 +48,8 @@ export interface Download {
   expectedSize?: number;
   /** Free space watched during a run (see SpaceWatch). */
   space?: SpaceWatch;
+  /** Set while someone plays it (see StreamService): how its pieces are picked, and who hears of each stored piece. */
+  stream?: { strategy: PickStrategy; stored(index: number): void };
 }
 
 export function newTransferInfo(

@@ -20,10 +20,12 @@ import {
   type DownloadRequest,
 } from './download.js';
 import { partPathFor } from './part-file.js';
+import { inOrder } from './piece-picker.js';
 import { Bitfield, pieceLength } from './pieces.js';
 import type { ProgressPublisher } from './progress-publisher.js';
 import { applyState, type ResumeStore, type StoredPart } from './resume-store.js';
 import { DiskError, TransferError, type SourceConn } from './source-conn.js';
+import { followStrategy } from './stream-priority.js';
 import { runSwarm } from './swarm.js';
 import { fetchV1 } from './v1-fetch.js';
 import { fetchHead, fetchPieceHashes, openSource, type SourceDialer } from './v2-source.js';
@@ -340,7 +342,9 @@ export class Downloads {
         throttle: (n) => takeAll([this.downLimit, d.limit], n),
         onBytes: (n) => (this.deps.stats.bytesDown += n),
         content,
+        strategy: followStrategy(() => d.stream?.strategy, inOrder),
         onPiece: (i, source) => {
+          d.stream?.stored(i);
           d.pieceFrom.set(i, formatAddress(source));
           d.info.bytes += pieceLength(i, d.info.total, pieces.pieceSize);
           this.store.saveSoon(d);

@@ -60,3 +60,15 @@ export class StreamPriority implements PickStrategy {
     return STREAM_RUN_PIECES;
   }
 }
+
+/**
+ * A strategy that follows whatever `current()` returns at each claim (file
+ * order when nothing streams), so Play can raise a download that is already
+ * running, and closing the player puts it back.
+ */
+export function followStrategy(current: () => PickStrategy | undefined, fallback: PickStrategy): PickStrategy {
+  return {
+    start: (s) => (current() ?? fallback).start(s),
+    maxRun: (s, a) => (current() ?? fallback).maxRun?.(s, a) ?? Infinity,
+  };
+}

@@ -9,6 +9,7 @@ import { SettingsView } from '../views/settings-view.js';
 import { TransfersView } from '../views/transfers-view.js';
 import { DropZone } from './drop-zone.js';
 import { Notices } from './notices.js';
+import { Player } from './player-panel.js';
 import { Sidebar } from './sidebar.js';
 import { StatusBar } from './status-bar.js';
 
@@ -64,6 +65,7 @@ export function App() {
         </div>
       </div>
       <Notices />
+      <Player />
     </DropZone>
   );
 }

@@ -19,8 +19,8 @@ export interface PlayerPanelProps {
   /** All of the file has arrived and passed its checks. */
   complete: boolean;
   onClose(): void;
-  /** Where the desktop can hand a finished file to the system's player. */
-  onOpenExternal?: () => void;
+  /** Where the desktop can show a finished file in its folder, to open it with another player. */
+  onShowFile?: () => void;
 }
 
 type Problem = 'codec' | 'no-picture' | 'network';
@@ -84,8 +84,8 @@ function useMediaState(ref: RefObject<HTMLMediaElement | null>, type: MediaType)
 }
 
 /** What to tell the user when the browser engine cannot play the file, and what they can do. */
-function ProblemNotice(props: { problem: Problem; type: MediaType; complete: boolean; onOpenExternal?: () => void; onRetry(): void }) {
-  const { problem, type, complete, onOpenExternal, onRetry } = props;
+function ProblemNotice(props: { problem: Problem; type: MediaType; complete: boolean; onShowFile?: () => void; onRetry(): void }) {
+  const { problem, type, complete, onShowFile, onRetry } = props;
   if (problem === 'network') {
     return (
       <div className="player__problem" role="alert">
@@ -100,16 +100,15 @@ function ProblemNotice(props: { problem: Problem; type: MediaType; complete: boo
   return (
     <div className="player__problem" role="alert">
       <p>This player cannot decode {what} (its codec, for example HEVC, AC3 or DTS, is not supported here). The file itself is fine.</p>
-      {complete && onOpenExternal ? (
-        <button type="button" className="button button--primary button--small" onClick={onOpenExternal}>
-          Open with system player
+      <p className="player__hint">
+        {complete
+          ? 'Open it with your system player, such as VLC or mpv.'
+          : 'Once the download is complete you can open it with your system player, such as VLC or mpv.'}
+      </p>
+      {complete && onShowFile && (
+        <button type="button" className="button button--primary button--small" onClick={onShowFile}>
+          Show in folder
         </button>
-      ) : (
-        <p className="player__hint">
-          {complete
-            ? 'Open it from your download folder with a player such as VLC or mpv.'
-            : 'Once the download is complete you can open it with your system player.'}
-        </p>
       )}
     </div>
   );
@@ -148,9 +147,7 @@ function MediaPlayer(props: PlayerPanelProps) {
           </span>
         )}
       </div>
-      {m.problem && (
-        <ProblemNotice problem={m.problem} type={type} complete={complete} onOpenExternal={props.onOpenExternal} onRetry={retry} />
-      )}
+      {m.problem && <ProblemNotice problem={m.problem} type={type} complete={complete} onShowFile={props.onShowFile} onRetry={retry} />}
       <div className="player__controls">
         <button type="button" className="icon-button" aria-label={m.playing ? 'Pause' : 'Play'} onClick={toggle}>
           {m.playing ? <Pause size={18} aria-hidden="true" /> : <Play size={18} aria-hidden="true" />}
@@ -214,7 +211,13 @@ export function PlayerPanel(props: PlayerPanelProps) {
     return () => d.close();
   }, []);
   return (
-    <dialog ref={dialog} className="preview player-panel" aria-label={`Player: ${name}`} onClose={onClose}>
+    <dialog
+      ref={dialog}
+      className="preview player-panel"
+      aria-label={type === 'picture' ? `Preview of ${name}` : `Player: ${name}`}
+      onClose={onClose}
+      onClick={(e) => e.target === e.currentTarget && onClose()}
+    >
       <div className="preview__head">
         <div>
           <strong className="preview__title">{name}</strong>
@@ -233,14 +236,15 @@ export function PlayerPanel(props: PlayerPanelProps) {
 }
 
 /** The panel for the store's current item; mounted once, at the app's root. */
-export function Player({ onOpenExternal }: { onOpenExternal?: (transferId: string) => void }) {
+export function Player() {
   const item = useApp((s) => s.player);
   const verified = useApp((s) => s.playerVerified);
+  const complete = useApp((s) => s.playerComplete);
   const transfer = useApp((s) => (s.player?.transferId ? s.transfers[s.player.transferId] : undefined));
   const close = useApp((s) => s.closePlayer);
+  const canShow = useApp((s) => s.canShowInFolder);
+  const show = useApp((s) => s.showInFolder);
   if (!item) return null;
-  const complete = item.transferId === undefined || (transfer?.state === 'done' && transfer.verified !== false);
-  const spans = complete ? [{ start: 0, end: item.size }] : verified;
-  const external = item.transferId && onOpenExternal ? () => onOpenExternal(item.transferId!) : undefined;
-  return <PlayerPanel key={item.url} {...item} verified={spans} complete={complete} onClose={close} onOpenExternal={external} />;
+  const showFile = canShow && transfer?.state === 'done' ? () => void show(transfer.id) : undefined;
+  return <PlayerPanel key={item.url} {...item} verified={verified} complete={complete} onClose={close} onShowFile={showFile} />;
 }

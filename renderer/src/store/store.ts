@@ -51,6 +51,7 @@ export function createAppStore(host: Host, opts: AppStoreOptions = {}): StoreApi
     get().applyTransfer(t);
     if (t.state === 'failed') get().notify('error', `Could not download ${t.name}. ${sentence(t.error ?? 'the transfer failed')}`);
   });
+  api.on('stream:progress', (info) => get().applyStream(info));
   api.on('log', (line) => {
     if (line.level === 'error') get().notify('error', line.msg);
   });

@@ -5,7 +5,6 @@ import type { LocalFile } from '../../../shared/types.js';
 import { AddFilesButton } from '../components/add-files-button.js';
 import { EmptyState } from '../components/empty-state.js';
 import { FileIcon, TYPE_LABELS } from '../components/file-icon.js';
-import { MediaPreview } from '../components/media-preview.js';
 import { ProgressBar } from '../components/progress-bar.js';
 import { ViewHeader } from '../components/view-header.js';
 import { formatBytes, formatCount, formatDate } from '../lib/format.js';
@@ -68,7 +67,7 @@ export function LibraryView() {
   const files = useApp((s) => s.files);
   const loaded = useApp((s) => s.libraryLoaded);
   const [filter, setFilter] = useState('');
-  const [preview, setPreview] = useState<LocalFile | null>(null);
+  const playFile = useApp((s) => s.playFile);
   const scroller = useRef<HTMLDivElement>(null);
 
   const shown = useMemo(() => {
@@ -138,7 +137,7 @@ export function LibraryView() {
                     type="button"
                     className="row__thumb"
                     aria-label={`${playable ? 'Play' : 'View'} ${f.name}`}
-                    onClick={() => setPreview(f)}
+                    onClick={() => playFile(f)}
                   >
                     <Thumb file={f} />
                     {playable && (
@@ -164,7 +163,6 @@ export function LibraryView() {
           </ul>
         </div>
       )}
-      {preview && <MediaPreview file={preview} onClose={() => setPreview(null)} />}
     </>
   );
 }

@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { Check, Download, Loader2, Search, SearchX } from 'lucide-react';
+import { Check, Download, Loader2, Play, Search, SearchX } from 'lucide-react';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { MEDIA_TYPES, type MediaType } from '../../../shared/types.js';
 import { EmptyState } from '../components/empty-state.js';
@@ -83,16 +83,18 @@ function ResultRow({ group }: { group: SearchGroup }) {
       );
     }),
   );
+  const play = useApp((s) => s.play);
   const [busy, setBusy] = useState(false);
   const sources = group.sources.map(formatAddress);
+  const request = () => ({
+    name: group.name,
+    sources: group.sources.slice(0, 64),
+    ...(group.sha256 ? { sha256: group.sha256 } : {}),
+    ...(group.size !== undefined ? { size: group.size } : {}),
+  });
   const onDownload = async () => {
     setBusy(true);
-    await download({
-      name: group.name,
-      sources: group.sources.slice(0, 64),
-      ...(group.sha256 ? { sha256: group.sha256 } : {}),
-      ...(group.size !== undefined ? { size: group.size } : {}),
-    });
+    await download(request());
     setBusy(false);
   };
   return (
@@ -110,6 +112,17 @@ function ResultRow({ group }: { group: SearchGroup }) {
       <span className="sources" title={sources.join('\n')}>
         {group.sources.length} {group.sources.length === 1 ? 'source' : 'sources'}
       </span>
+      {group.type && (
+        <button
+          type="button"
+          className="button button--small button--secondary"
+          aria-label={`Play ${group.name}`}
+          onClick={() => void play(request())}
+        >
+          <Play size={15} aria-hidden="true" />
+          {group.type === 'picture' ? 'View' : 'Play'}
+        </button>
+      )}
       <button
         type="button"
         className={`button button--small ${started ? 'button--ghost' : 'button--secondary'}`}

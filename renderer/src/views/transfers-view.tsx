@@ -1,4 +1,4 @@
-import { ArrowDownUp, ArrowDown, ArrowUp, FolderOpen, Pause, Play, X } from 'lucide-react';
+import { ArrowDownUp, ArrowDown, ArrowUp, FolderOpen, Pause, Play, PlayCircle, X } from 'lucide-react';
 import { useShallow } from 'zustand/react/shallow';
 import type { TransferInfo } from '../../../shared/types.js';
 import { EmptyState } from '../components/empty-state.js';
@@ -35,14 +35,17 @@ function describe(t: TransferInfo): string {
 }
 
 function TransferCard({ t }: { t: TransferInfo }) {
-  const { pauseTransfer, resumeTransfer, cancelTransfer, showInFolder } = useApp(
+  const { pauseTransfer, resumeTransfer, cancelTransfer, showInFolder, play } = useApp(
     useShallow((s) => ({
       pauseTransfer: s.pauseTransfer,
       resumeTransfer: s.resumeTransfer,
       cancelTransfer: s.cancelTransfer,
       showInFolder: s.showInFolder,
+      play: s.play,
     })),
   );
+  // Peers share only media, so every download can be played (the peer refuses anything else).
+  const playable = t.direction === 'down' && t.state !== 'cancelled';
   const canShow = useApp((s) => s.canShowInFolder);
   const active = t.state === 'running' || t.state === 'queued' || t.state === 'paused';
   const tone = t.state === 'failed' ? 'danger' : t.state === 'done' ? 'success' : t.state === 'running' ? 'accent' : 'muted';
@@ -70,6 +73,17 @@ function TransferCard({ t }: { t: TransferInfo }) {
         </div>
         <span className={`state-chip state-chip--${t.state}`}>{STATE_LABELS[t.state]}</span>
         <div className="transfer__actions">
+          {playable && (
+            <button
+              type="button"
+              className="icon-button"
+              aria-label={`Play ${t.name}`}
+              title="Play"
+              onClick={() => void play({ transferId: t.id })}
+            >
+              <PlayCircle size={16} aria-hidden="true" />
+            </button>
+          )}
           {t.state === 'running' || t.state === 'queued' ? (
             <button
               type="button"
