@@ -1,4 +1,5 @@
 import type { EventPayloads } from '../../shared/contract.js';
+import { addressKey, normalizeHost } from './address.js';
 import type { PeerAddress } from '../../shared/types.js';
 import type { HostCache } from './host-cache.js';
 import type { Library } from './library.js';
@@ -49,4 +50,27 @@ export interface PeerSelf {
   markSelf(a: PeerAddress): void;
   /** True while the peer is starting or running (not quitting or stopped). */
   isLive(): boolean;
+}
+
+/** The addresses that are this very peer: where it listens, and any a dial found to be itself. */
+export class SelfAddresses {
+  private readonly keys = new Set<string>();
+  private port = 0;
+
+  /** Record where we listen (loopback always counts). */
+  listening(a: PeerAddress, unspecified: boolean): void {
+    this.port = a.port;
+    this.add({ host: '127.0.0.1', port: a.port });
+    if (!unspecified) this.add(a);
+  }
+
+  add(a: PeerAddress): void {
+    this.keys.add(addressKey(a));
+  }
+
+  has(a: PeerAddress): boolean {
+    if (this.keys.has(addressKey(a))) return true;
+    const h = normalizeHost(a.host);
+    return a.port === this.port && (h === '127.0.0.1' || h === '::1');
+  }
 }

@@ -58,3 +58,11 @@ export class Lifecycle {
     return this.shutdown;
   }
 }
+
+/** A start failure as one line, keeping its errno `code` (the app's busy-port fallback matches EADDRINUSE). */
+export function startError(e: unknown): Error {
+  const src = e as NodeJS.ErrnoException;
+  const err: NodeJS.ErrnoException = new Error(`cannot start the peer: ${String(src?.message ?? e).split('\n')[0]}`);
+  if (src?.code) err.code = src.code;
+  return err;
+}

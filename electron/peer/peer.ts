@@ -13,12 +13,12 @@ import type {
   Stats,
   TransferInfo,
 } from '../../shared/types.js';
-import { addressKey, formatAddress, isUnspecified, normalizeHost, parseHostPort } from './address.js';
-import { systemClock, type Clock, type PeerComponents, type PeerSelf } from './components.js';
+import { formatAddress, isUnspecified, parseHostPort } from './address.js';
+import { SelfAddresses, systemClock, type Clock, type PeerComponents, type PeerSelf } from './components.js';
 import { readJson, writeFileAtomic } from './fs-util.js';
 import { HostCache } from './host-cache.js';
 import { Library } from './library.js';
-import { Lifecycle, type PeerStatus } from './lifecycle.js';
+import { Lifecycle, startError, type PeerStatus } from './lifecycle.js';
 import { Listener } from './listener.js';
 import { callbackLogger, silentLogger, type Logger } from './logger.js';
 import type { PeerOptions } from './options.js';
@@ -28,7 +28,7 @@ import { listRemote } from './overlay/remote-listing.js';
 import { V1Gateway } from './overlay/v1-gateway.js';
 import { V2Inbound } from './overlay/v2-inbound.js';
 import { isRealPathInside } from './safe-path.js';
-import { optionsToSettings, saveSettings } from './settings-store.js';
+import { mergeSettingsPatch, optionsToSettings, saveSettings } from './settings-store.js';
 import { ShareImporter } from './share-importer.js';
 import { StatsCounter } from './stats.js';
 import { StreamService } from './stream/stream-service.js';
@@ -77,7 +77,7 @@ export class Peer {
   private hostCache!: HostCache;
   private listener!: Listener;
   private bound: PeerAddress = { host: '', port: 0 };
-  private readonly selfAddresses = new Set<string>();
+  private readonly selfAddresses = new SelfAddresses();
   private readonly self: PeerSelf;
   private components!: PeerComponents;
   private neighbours!: Neighbours;
@@ -98,8 +98,8 @@ export class Peer {
       port: () => this.bound.port,
       boundHost: () => this.bound.host,
       hello: (role) => this.hello(role),
-      isSelf: (a) => this.isSelf(a),
-      markSelf: (a) => this.selfAddresses.add(addressKey(a)),
+      isSelf: (a) => this.selfAddresses.has(a),
+      markSelf: (a) => this.selfAddresses.add(a),
       isLive: () => this.lifecycle.live,
     };
   }
@@ -115,7 +115,7 @@ export class Peer {
       await p.init();
     } catch (e) {
       await p.lifecycle.failed(() => p.undoStart());
-      throw oneLine(e);
+      throw startError(e);
     }
     p.lifecycle.running();
     return p;
@@ -149,8 +149,7 @@ export class Peer {
     this.buildParts();
     this.bound = await this.listener.listen(o.port, o.host);
     this.opts.port = this.bound.port;
-    this.selfAddresses.add(addressKey({ host: '127.0.0.1', port: this.bound.port }));
-    if (!isUnspecified(this.bound.host)) this.selfAddresses.add(addressKey(this.bound));
+    this.selfAddresses.listening(this.bound, isUnspecified(this.bound.host));
     this.dialTimer = setInterval(() => this.neighbours.maintain(), this.tuning.dialIntervalMs);
     this.dialTimer.unref();
     this.statsTimer = setInterval(() => this.publishStats(), 1000);
@@ -285,7 +284,7 @@ export class Peer {
   }
 
   addPeer(addr: PeerAddress): KnownPeer {
-    if (this.isSelf(addr)) throw new Error(`${formatAddress(addr)} is this peer`);
+    if (this.selfAddresses.has(addr)) throw new Error(`${formatAddress(addr)} is this peer`);
     const { entry } = this.hostCache.add(addr, 'user');
     this.neighbours.clearBackoff(addr);
     this.neighbours.maintain();
@@ -293,9 +292,10 @@ export class Peer {
     return { ...entry, connected: this.neighbours.isConnected(addr) };
   }
 
-  /** RESET: the known-peer list goes back to the bootstrap peers. */
+  /** RESET: the known-peer list goes back to the bootstrap peers, and our links to peers no longer known close. */
   reset(): KnownPeer[] {
     this.hostCache.reset(this.opts.bootstrap);
+    this.neighbours.closeUnknownOutbound();
     this.neighbours.clearBackoff();
     this.emitPeersChanged();
     this.neighbours.maintain();
@@ -304,7 +304,6 @@ export class Peer {
 
   transfersList(): TransferInfo[] {
     return this.transfers.list();
-    this.neighbours.closeUnknownOutbound();
   }
   download(req: DownloadRequest): TransferInfo {
     return this.transfers.download(req);
@@ -332,13 +331,7 @@ export class Peer {
 
   /** Change settings at run time; they persist. Port and host take effect at the next start. */
   async updateSettings(patch: Partial<Settings>): Promise<Settings> {
-    const next = { ...this.opts };
-    if (patch.bootstrap) next.bootstrap = patch.bootstrap.map((s) => parseHostPort(s));
-    if (patch.sharedDir !== undefined) next.sharedDir = path.resolve(patch.sharedDir);
-    if (patch.downloadDir !== undefined) next.downloadDir = path.resolve(patch.downloadDir);
-    for (const k of ['port', 'neighbourCap', 'uploadSlots', 'maxUploadRate', 'maxDownloadRate'] as const)
-      if (patch[k] !== undefined) next[k] = patch[k]!;
-    if (patch.host !== undefined) next.host = patch.host;
+    const next = mergeSettingsPatch(this.opts, patch, (s) => parseHostPort(s));
     if (next.sharedDir !== this.opts.sharedDir) await this.swapLibrary(next.sharedDir);
     if (next.downloadDir !== this.opts.downloadDir) await fs.promises.mkdir(next.downloadDir, { recursive: true });
     this.transfers.slots.setSlots(next.uploadSlots);
@@ -366,7 +359,7 @@ export class Peer {
     return this.importer.importFiles(paths);
   }
 
-  /** Write a stream into the shared folder under a safe, unique name (via `.part`, renamed when complete). */
+  /** Write a stream into the shared folder under a safe, unique name (see ShareImporter). */
   importStream(name: string, body: Readable, size?: number): Promise<string> {
     return this.importer.importStream(name, body, size);
   }
@@ -406,13 +399,6 @@ export class Peer {
     return { t: 'hello', v: PROTOCOL_VERSION, peerId: this.id, port: this.bound.port, role, agent: AGENT };
   }
 
-  private isSelf(a: PeerAddress): boolean {
-    const k = addressKey(a);
-    if (this.selfAddresses.has(k)) return true;
-    const h = normalizeHost(a.host);
-    return a.port === this.bound.port && (h === '127.0.0.1' || h === '::1');
-  }
-
   // ------------------------------------------------------------------ events
 
   private emitPeersChanged(): void {
@@ -429,14 +415,6 @@ export class Peer {
 
   /** All event names, for adapters that forward everything. */
   static readonly eventNames = EVENT_NAMES;
-}
-
-/** A start failure as one line, keeping its errno `code`. */
-function oneLine(e: unknown): Error {
-  const src = e as NodeJS.ErrnoException;
-  const err: NodeJS.ErrnoException = new Error(`cannot start the peer: ${String(src?.message ?? e).split('\n')[0]}`);
-  if (src?.code) err.code = src.code;
-  return err;
 }
 
 /** Check the realpath containment of a file inside a folder (re-exported for adapters serving media). */

@@ -47,6 +47,22 @@ export function optionsToSettings(o: PeerOptions): Settings {
   };
 }
 
+/** The options after a settings change from a front end (folders made absolute). */
+export function mergeSettingsPatch(
+  opts: PeerOptions,
+  patch: Partial<Settings>,
+  parseBootstrap: (s: string) => PeerOptions['bootstrap'][number],
+): PeerOptions {
+  const next = { ...opts };
+  if (patch.bootstrap) next.bootstrap = patch.bootstrap.map(parseBootstrap);
+  if (patch.sharedDir !== undefined) next.sharedDir = path.resolve(patch.sharedDir);
+  if (patch.downloadDir !== undefined) next.downloadDir = path.resolve(patch.downloadDir);
+  for (const k of ['port', 'neighbourCap', 'uploadSlots', 'maxUploadRate', 'maxDownloadRate'] as const)
+    if (patch[k] !== undefined) next[k] = patch[k]!;
+  if (patch.host !== undefined) next.host = patch.host;
+  return next;
+}
+
 export async function saveSettings(dataDir: string, s: Settings): Promise<void> {
   await writeFileAtomic(settingsFile(dataDir), JSON.stringify(s, null, 2));
 }
