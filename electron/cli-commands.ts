@@ -12,6 +12,8 @@ export type CliCommand =
   | { cmd: 'SEARCH'; name: string; ttl: number }
   | { cmd: 'DISCOVER'; ttl: number }
   | { cmd: 'GET'; name: string; peer: PeerAddress }
+  /** Download with streaming priority and print a local URL a player (mpv, VLC) can open at once. */
+  | { cmd: 'PLAY'; name: string; peer: PeerAddress }
   | { cmd: 'RESET' }
   | { cmd: 'QUIT' }
   | { cmd: 'FORCEQUIT' }
@@ -30,6 +32,7 @@ export const USAGE: Record<string, string> = {
   SEARCH: 'SEARCH,name,ttl   (ttl 1-7)',
   DISCOVER: 'DISCOVER,ttl   (ttl 1-7)',
   GET: 'GET,name,ip,port',
+  PLAY: 'PLAY,name,ip,port   (watch or listen while it downloads: prints a URL for mpv or VLC)',
   RESET: 'RESET',
   QUIT: 'QUIT',
   FORCEQUIT: 'FORCEQUIT',
@@ -100,8 +103,9 @@ export function parseCommand(line: string): CliCommand {
     case 'DISCOVER':
       exact(2);
       return { cmd, ttl: ttlOf(cmd, f[1]) };
-    case 'GET': {
-      if (n < 4) throw usage(cmd, 'GET needs a name, an ip and a port');
+    case 'GET':
+    case 'PLAY': {
+      if (n < 4) throw usage(cmd, `${cmd} needs a name, an ip and a port`);
       const name = f.slice(1, -2).join(',').trim();
       if (!name) throw usage(cmd, 'empty file name');
       return { cmd, name, peer: peerOf(cmd, f.at(-2), f.at(-1)) };

@@ -12,6 +12,7 @@ import { consoleLogger, printable } from './peer/logger.js';
 import { PEER_CLI_HELP, parsePeerArgs } from './peer/options.js';
 import { Peer } from './peer/peer.js';
 import { loadPeerOptions } from './peer/settings-store.js';
+import { LocalStreamServer } from './peer/stream/local-stream-server.js';
 import { formatV1Line } from './peer/v1/codec.js';
 
 const USAGE = `Usage:
@@ -70,6 +71,8 @@ class TerminalPeer {
   private busy = false;
   private inputClosed = false;
   private resolveDone!: () => void;
+  /** Where PLAY's URLs point (127.0.0.1, a token per stream), started on the first PLAY. */
+  private player?: LocalStreamServer;
 
   constructor(private readonly peer: Peer) {}
 
@@ -148,6 +151,13 @@ class TerminalPeer {
         this.watched.add(t.id);
         return this.print(`GET ${printable(t.name)} from ${formatAddress(c.peer)} started`);
       }
+      case 'PLAY': {
+        const info = await p.streams.open({ name: c.name, sources: [c.peer] });
+        if (info.transferId) this.watched.add(info.transferId);
+        this.player ??= await LocalStreamServer.start();
+        const { url } = this.player.publish(p.streams.source(info.id)!, info.name);
+        return this.print(`PLAY ${printable(info.name)}: open ${url} in a player such as mpv or VLC`);
+      }
       case 'RESET': {
         const known = p.reset();
         return this.print(`List of Peers has been reset (${known.length} bootstrap peer${known.length === 1 ? '' : 's'})`);
@@ -184,6 +194,7 @@ class TerminalPeer {
       for (const t of running)
         this.print(`  ${t.direction === 'down' ? 'download' : 'upload'} ${printable(t.name)} ${percent(t.bytes, t.total)}%`);
     }
+    await this.player?.close();
     await this.peer.quit();
     if (this.forced) return;
     this.multibar?.stop();
@@ -196,6 +207,7 @@ class TerminalPeer {
     this.forced = true;
     this.quitting = true;
     const cut = this.peer.activeTransfers();
+    await this.player?.close();
     await this.peer.quit({ force: true });
     this.multibar?.stop();
     if (cut.length)

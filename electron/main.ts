@@ -273,6 +273,7 @@ app.whenReady().then(async () => {
     mediaProtocolHandler(
       (name) => p.mediaPath(name),
       () => p.settings().sharedDir,
+      (id) => p.streams.source(id),
     ),
   );
   registry = new IpcRegistry({

@@ -114,6 +114,7 @@ export async function runServe(argv: string[]): Promise<void> {
       token: newToken(),
       log,
       maxUploadBytes: ui.maxUpload,
+      streams: peer.streams,
     });
   } catch (e) {
     console.error(`mactella serve: cannot start the web UI on ${ui.host}:${ui.port}: ${(e as Error).message}`);
