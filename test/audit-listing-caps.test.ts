@@ -4,18 +4,13 @@
  * now stops at a cap on files and on bytes, with a clear error.
  */
 import net from 'node:net';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../electron/peer/v2/frame.js';
 import { MAGIC, PROTOCOL_VERSION } from '../electron/peer/v2/messages.js';
-import { cleanupTemp, newId, startPeer, type TestPeer } from './helpers/harness.js';
+import { newId, startPeer } from './helpers/harness.js';
+import { cleanupAfterEach } from './helpers/cleanup.js';
 
-const peers: TestPeer[] = [];
-const servers: net.Server[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) s.close();
-  await Promise.all(peers.splice(0).map((p) => p.peer.quit({ force: true })));
-});
-afterAll(() => cleanupTemp());
+const { peers, servers } = cleanupAfterEach();
 
 /** A v2 peer whose listing never ends: full pages with more:true for as long as the lister reads. */
 async function endlessLister(nameLength = 40): Promise<{ port: number; sent: () => number }> {

@@ -5,19 +5,18 @@
  * dial (same host, links a moment apart). TLS will make IDs unforgeable.
  */
 import net from 'node:net';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { readHandshake, sendHello } from '../electron/peer/v2/connection.js';
 import { FrameDecoder } from '../electron/peer/v2/frame.js';
 import { PROTOCOL_VERSION, type V2Message } from '../electron/peer/v2/messages.js';
-import { cleanupTemp, startPeer, waitFor, type TestPeer } from './helpers/harness.js';
+import { startPeer, waitFor, type TestPeer } from './helpers/harness.js';
+import { cleanupAfterEach } from './helpers/cleanup.js';
 
-const peers: TestPeer[] = [];
+const { peers } = cleanupAfterEach();
 const sockets: net.Socket[] = [];
-afterEach(async () => {
+afterEach(() => {
   for (const s of sockets.splice(0)) s.destroy();
-  await Promise.all(peers.splice(0).map((p) => p.peer.quit({ force: true })));
 });
-afterAll(() => cleanupTemp());
 
 /** A neighbour link whose hello claims `peerId`, from `localAddress`; collects what it is sent. */
 async function impostor(to: TestPeer, peerId: string, localAddress: string) {

@@ -5,19 +5,18 @@
  * with control characters or commas are refused (v2 schema and transfer:start),
  * and the hosts in hits and pongs must be literal addresses, as in v1.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { operationArgs } from '../shared/contract.js';
 import type { SearchHit } from '../shared/types.js';
-import { cleanupTemp, newId, startPeer, waitFor, type TestPeer } from './helpers/harness.js';
+import { newId, startPeer, waitFor, type TestPeer } from './helpers/harness.js';
+import { cleanupAfterEach } from './helpers/cleanup.js';
 import { RawNeighbour } from './helpers/raw-neighbour.js';
 
-const peers: TestPeer[] = [];
+const { peers } = cleanupAfterEach();
 const raws: RawNeighbour[] = [];
-afterEach(async () => {
+afterEach(() => {
   for (const r of raws.splice(0)) r.close();
-  await Promise.all(peers.splice(0).map((p) => p.peer.quit({ force: true })));
 });
-afterAll(() => cleanupTemp());
 
 const SHA = 'a'.repeat(64);
 

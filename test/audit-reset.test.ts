@@ -3,15 +3,12 @@
  * discovered peers, so a TTL-1 search after RESET still reached them; and a
  * connected bootstrap peer showed protocol "unknown" afterwards.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SearchHit } from '../shared/types.js';
-import { cleanupTemp, startPeer, waitFor, type TestPeer } from './helpers/harness.js';
+import { startPeer, waitFor, type TestPeer } from './helpers/harness.js';
+import { cleanupAfterEach } from './helpers/cleanup.js';
 
-const peers: TestPeer[] = [];
-afterEach(async () => {
-  await Promise.all(peers.splice(0).map((p) => p.peer.quit({ force: true })));
-});
-afterAll(() => cleanupTemp());
+const { peers } = cleanupAfterEach();
 
 async function start(o: Parameters<typeof startPeer>[0] = {}): Promise<TestPeer> {
   const p = await startPeer(o);

@@ -9,14 +9,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { cleanupTemp, randomBytes, startPeer, tempDir, waitFor, type TestPeer } from './helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { randomBytes, startPeer, tempDir, waitFor, type TestPeer } from './helpers/harness.js';
+import { cleanupAfterEach } from './helpers/cleanup.js';
 
-const peers: TestPeer[] = [];
-afterEach(async () => {
-  await Promise.all(peers.splice(0).map((p) => p.peer.quit({ force: true })));
-});
-afterAll(() => cleanupTemp());
+const { peers } = cleanupAfterEach();
 
 async function start(o: Parameters<typeof startPeer>[0] = {}): Promise<TestPeer> {
   const p = await startPeer(o);
