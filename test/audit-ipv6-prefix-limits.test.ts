@@ -84,3 +84,51 @@ describe('suspected: rate tables evicting bans under churn', () => {
     expect(tracker.attempt('10.0.0.1').verdict).toBe('banned');
   });
 });
+
+describe('audit #5: inbound neighbours per /64', () => {
+  it('the per-IP inbound neighbour cap holds across addresses of one /64', async () => {
+    const { Neighbours } = await import('../electron/peer/overlay/neighbours.js');
+    const { HostCache } = await import('../electron/peer/host-cache.js');
+    const { StatsCounter } = await import('../electron/peer/stats.js');
+    const { TypedEmitter } = await import('../electron/peer/typed-emitter.js');
+    const { DEFAULT_TUNING } = await import('../electron/peer/tuning.js');
+    const { FrameDecoder } = await import('../electron/peer/v2/frame.js');
+    const self = {
+      id: () => 'a'.repeat(32),
+      port: () => 1,
+      boundHost: () => '::1',
+      hello: (role: 'neighbour' | 'transfer' | 'query') => ({ t: 'hello' as const, v: 2, peerId: 'a'.repeat(32), port: 1, role }),
+      isSelf: () => false,
+      markSelf: () => {},
+      isLive: () => true,
+    };
+    const stats = new StatsCounter();
+    const c = {
+      hostCache: new HostCache('/nonexistent/hosts.json', []),
+      clock: { now: () => 0 },
+      log: silentLogger,
+      stats,
+      events: new TypedEmitter(),
+    };
+    const n = new Neighbours(c as never, self, { ...DEFAULT_TUNING, maxInboundNeighboursPerIp: 2 }, () => 8, {
+      message: () => {},
+      closed: () => {},
+      changed: () => {},
+    });
+    const socks = [1, 2, 3].map((i) =>
+      Object.assign(fakeSocket(`2001:db8:aa:bb::${i}`), {
+        setNoDelay() {},
+        setKeepAlive() {},
+        writableLength: 0,
+        write: () => true,
+        end() {},
+      }),
+    );
+    socks.forEach((s, i) =>
+      n.accept(s, new FrameDecoder(), { t: 'hello', v: 2, peerId: String(i + 1).repeat(32), port: 1000 + i, role: 'neighbour' }),
+    );
+    expect(n.size).toBe(2);
+    expect(stats.snapshot({ neighbours: 0, knownPeers: 0 }).drops['per-IP neighbour limit']).toBe(1);
+    n.closeAll('test over');
+  });
+});

@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import type { NeighbourInfo, PeerAddress } from '../../../shared/types.js';
-import { addressKey, formatAddress, normalizeHost } from '../address.js';
+import { addressKey, formatAddress, limitKey, normalizeHost } from '../address.js';
 import type { PeerComponents, PeerSelf } from '../components.js';
 import type { PeerTuning } from '../tuning.js';
 import { connectTcp, readHandshake, sendHello, V2Connection, type Hello } from '../v2/connection.js';
@@ -109,7 +109,9 @@ export class Neighbours {
     const inbound = this.all().filter((n) => n.conn.direction === 'in');
     const conn = new V2Connection(socket, decoder, hello, 'in', this.tuning.connection);
     if (inbound.length >= this.tuning.maxInboundNeighbours) return this.refuse(conn, 'inbound neighbour limit');
-    if (inbound.filter((n) => n.conn.remoteHost === ip).length >= this.tuning.maxInboundNeighboursPerIp)
+    // Per IP, IPv6 per /64 (as the listener counts).
+    const key = limitKey(ip);
+    if (inbound.filter((n) => limitKey(n.conn.remoteHost) === key).length >= this.tuning.maxInboundNeighboursPerIp)
       return this.refuse(conn, 'per-IP neighbour limit');
     this.add(conn, { host: ip, port: hello.port });
   }

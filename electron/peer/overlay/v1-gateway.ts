@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import type { PeerAddress } from '../../../shared/types.js';
-import { addressKey, connectBackAllowed, formatAddress, isBogonTarget, normalizeHost } from '../address.js';
+import { addressKey, connectBackAllowed, formatAddress, isBogonTarget, limitKey, normalizeHost } from '../address.js';
 import type { PeerComponents, PeerSelf } from '../components.js';
 import { BoundedTable, KeyedRateLimiter } from '../seen-table.js';
 import type { PeerTuning } from '../tuning.js';
@@ -179,7 +179,7 @@ export class V1Gateway {
     for (const p of this.peers()) {
       if (addressKey(p) === addressKey(origin)) continue;
       // One source cannot make us fan out without bound (each copy costs a connection).
-      if (!this.forwards.take(requester)) return this.c.stats.drop('v1 forward budget');
+      if (!this.forwards.take(limitKey(requester))) return this.c.stats.drop('v1 forward budget');
       this.c.stats.out(`v1:${msg.kind}`);
       void this.send(p, fwd);
     }
@@ -191,7 +191,9 @@ export class V1Gateway {
     if (isBogonTarget(host)) return this.c.stats.drop('connect-back to bogon address');
     if (this.self.isSelf(target)) return this.c.stats.drop('connect-back to self');
     if (!connectBackAllowed(requester, host)) return this.c.stats.drop('connect-back to a network the requester is not on');
-    if (!this.perTarget.take(host) || !this.perRequester.take(requester)) return this.c.stats.drop('connect-back rate limit');
+    // Budgets count IPv6 by /64, so a host cannot take a fresh budget with each of its addresses.
+    if (!this.perTarget.take(limitKey(host)) || !this.perRequester.take(limitKey(requester)))
+      return this.c.stats.drop('connect-back rate limit');
     this.c.stats.connectBacks++;
     this.c.stats.out(`v1:${msg.kind}`);
     void this.send({ host, port: target.port }, msg);
