@@ -130,15 +130,18 @@ describe('QUIT', () => {
     expect(src.peer.activeTransfers()[0]).toMatchObject({ direction: 'up', name: 'big.mov' });
     let quitDone = false;
     const quitting = src.peer.quit().then(() => (quitDone = true));
-    await sleep(400);
-    expect(quitDone).toBe(false);
-    // Now read everything: the upload completes and QUIT returns.
+    expect(src.peer.status).toBe('quitting');
+    // Now read everything: the upload completes, and only then QUIT returns.
     const parts: Buffer[] = [decoder.takeRest()];
+    let quitDoneAtEnd: boolean | undefined;
     const closed = new Promise((r) => socket.once('close', r));
+    socket.once('end', () => (quitDoneAtEnd = quitDone));
     socket.on('data', (c) => parts.push(c));
     socket.resume();
     await quitting;
     await closed;
+    expect(quitDoneAtEnd, 'QUIT returned before the upload ended').toBe(false);
+    expect(src.peer.status).toBe('stopped');
     const all = Buffer.concat(parts);
     const headerLen = all.readUInt32BE(0) + 4;
     expect(sameBytes(all.subarray(headerLen), data)).toBe(true);
@@ -153,7 +156,8 @@ describe('QUIT', () => {
     await waitFor('upload to start', () => src.peer.activeTransfers().length === 1);
     let quitDone = false;
     const quitting = src.peer.quit().then(() => (quitDone = true));
-    await sleep(300);
+    // QUIT waits for the upload, which never reads: it cannot be done.
+    await waitFor('QUIT under way', () => src.peer.status === 'quitting');
     expect(quitDone).toBe(false);
     const started = Date.now();
     await src.peer.quit({ force: true });
