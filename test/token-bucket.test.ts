@@ -24,7 +24,7 @@ describe('TokenBucket', () => {
   });
 
   it('rate 0 is unlimited; setRate forgives debt', () => {
-    let t = 0;
+    const t = 0;
     const free = new TokenBucket(0, undefined, () => t);
     expect(free.take(1e9)).toBe(0);
     expect(free.tryTake(1e9)).toBe(true);
