@@ -93,6 +93,17 @@ describe('a start that fails', () => {
   });
 });
 
+describe('a start that fails undoes what it began', () => {
+  it('closes the folder watcher and everything else it opened', async () => {
+    const a = await startPeer();
+    started.push(a);
+    const handles = () => (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles().length;
+    const before = handles();
+    await expect(startPeer({ options: { port: a.port, watch: true } })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    expect(handles()).toBeLessThanOrEqual(before);
+  });
+});
+
 describe('neighbours (fake clock)', () => {
   function build(cap: number, clock = fakeClock()) {
     const hostCache = new HostCache(path.join(tempDir(), 'hosts.json'), []);
