@@ -185,13 +185,18 @@ function MediaPlayer(props: PlayerPanelProps) {
   );
 }
 
+/** Whole percent of the file verified so far. */
+function verifiedPercent(verified: readonly ByteSpan[], size: number): number {
+  const have = verified.reduce((n, s) => n + (s.end - s.start), 0);
+  return size > 0 ? Math.floor((have / size) * 100) : 0;
+}
+
 /** A picture shows once all of it is here and checked; until then, how much has arrived. */
 function PictureView({ name, url, size, verified, complete }: PlayerPanelProps) {
   if (complete) return <img className="player__picture" src={url} alt={name} />;
-  const have = verified.reduce((n, s) => n + (s.end - s.start), 0);
   return (
     <p className="player__pending" role="status">
-      The picture shows as soon as it has arrived ({size > 0 ? Math.floor((have / size) * 100) : 0}%).
+      The picture shows as soon as it has arrived ({verifiedPercent(verified, size)}%).
     </p>
   );
 }
@@ -223,7 +228,7 @@ export function PlayerPanel(props: PlayerPanelProps) {
           <strong className="preview__title">{name}</strong>
           <span className="preview__meta">
             {TYPE_LABELS[type]} · {formatBytes(size)}
-            {props.complete ? '' : ' · arriving'}
+            {props.complete ? '' : ` · arriving, ${verifiedPercent(props.verified, size)}% verified`}
           </span>
         </div>
         <button type="button" className="icon-button" aria-label="Close player" onClick={onClose}>

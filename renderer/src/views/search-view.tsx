@@ -112,27 +112,29 @@ function ResultRow({ group }: { group: SearchGroup }) {
       <span className="sources" title={sources.join('\n')}>
         {group.sources.length} {group.sources.length === 1 ? 'source' : 'sources'}
       </span>
-      {group.type && (
+      <div className="row__actions">
+        {group.type && (
+          <button
+            type="button"
+            className="button button--small button--secondary"
+            aria-label={`Play ${group.name}`}
+            onClick={() => void play(request())}
+          >
+            <Play size={15} aria-hidden="true" />
+            {group.type === 'picture' ? 'View' : 'Play'}
+          </button>
+        )}
         <button
           type="button"
-          className="button button--small button--secondary"
-          aria-label={`Play ${group.name}`}
-          onClick={() => void play(request())}
+          className={`button button--small ${started ? 'button--ghost' : 'button--secondary'}`}
+          aria-label={`${started ? 'Downloading' : 'Download'} ${group.name}`}
+          disabled={busy}
+          onClick={() => void onDownload()}
         >
-          <Play size={15} aria-hidden="true" />
-          {group.type === 'picture' ? 'View' : 'Play'}
+          {started ? <Check size={15} aria-hidden="true" /> : <Download size={15} aria-hidden="true" />}
+          {started ? 'Downloading' : 'Download'}
         </button>
-      )}
-      <button
-        type="button"
-        className={`button button--small ${started ? 'button--ghost' : 'button--secondary'}`}
-        aria-label={`${started ? 'Downloading' : 'Download'} ${group.name}`}
-        disabled={busy}
-        onClick={() => void onDownload()}
-      >
-        {started ? <Check size={15} aria-hidden="true" /> : <Download size={15} aria-hidden="true" />}
-        {started ? 'Downloading' : 'Download'}
-      </button>
+      </div>
     </>
   );
 }
