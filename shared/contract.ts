@@ -133,7 +133,6 @@ export const EVENT_NAMES: readonly EventName[] = [
   'log',
   'stream:progress',
 ];
-export const OPERATION_NAMES = Object.keys(operationArgs) as OperationName[];
 
 /** The API every front end sees: one method per operation, plus event subscription. */
 export type MacTellaApi = {

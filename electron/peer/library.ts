@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
@@ -21,13 +20,6 @@ export interface IndexedFile extends LocalFile {
 }
 
 const MAX_FILES = 200_000;
-
-/** SHA-256 of a file, streamed. */
-export async function hashFile(absPath: string): Promise<string> {
-  const h = crypto.createHash('sha256');
-  for await (const chunk of fs.createReadStream(absPath, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
 
 /**
  * The shared folder: a recursive index of media files with their SHA-256.

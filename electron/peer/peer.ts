@@ -348,8 +348,7 @@ export class Peer {
     await lib.start(this.opts.watch);
     const old = this.library;
     this.library = lib;
-    // TransferManager keeps the library it was built with; it is told of the new one here.
-    (this.transfers as unknown as { deps: { library: Library } }).deps.library = lib;
+    this.transfers.setLibrary(lib);
     await old.close();
     this.events.emit('library:changed', lib.list());
   }

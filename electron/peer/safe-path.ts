@@ -37,15 +37,6 @@ export function safeBaseName(name: string): string {
   return base;
 }
 
-/** `root/rel` after checking `rel`; never leaves `root` lexically. */
-export function resolveInside(root: string, rel: string): string {
-  const clean = checkRelativeName(rel);
-  const full = path.resolve(root, ...clean.split('/'));
-  const r = path.resolve(root);
-  if (full !== r && !full.startsWith(r + path.sep)) throw new PathError('path leaves the folder');
-  return full;
-}
-
 /** True if the real path (symlinks resolved) of `p` is inside the real path of `root`. */
 export async function isRealPathInside(root: string, p: string): Promise<boolean> {
   try {

@@ -70,6 +70,11 @@ export class TransferManager {
     this.downLimit = this.downloads.downLimit;
   }
 
+  /** Serve and index against another library (the shared folder changed); the parts read it from `deps` on use. */
+  setLibrary(library: Library): void {
+    this.deps.library = library;
+  }
+
   list(): TransferInfo[] {
     return [...this.downloads.downloads.values(), ...this.uploads.uploads.values()].map((t) => ({ ...t.info }));
   }

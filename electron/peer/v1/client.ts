@@ -1,19 +1,9 @@
 import type net from 'node:net';
 import type { RemoteFile } from '../../../shared/types.js';
 import { connectTcp } from '../v2/connection.js';
-import { encodeV1, parseV1Listing, V1ProtocolError, type V1Message } from './codec.js';
+import { parseV1Listing, V1ProtocolError } from './codec.js';
 
 const MAX_LISTING = 8 * 1024 * 1024;
-
-/** Send one v1 message on a new connection and close, as the seed's send_using_new_socket does. */
-export async function sendV1OneShot(host: string, port: number, msg: V1Message, timeoutMs = 3000): Promise<void> {
-  const socket = await connectTcp(host, port, timeoutMs);
-  await new Promise<void>((resolve) => {
-    socket.on('error', () => resolve());
-    socket.end(encodeV1(msg), () => resolve());
-  });
-  socket.destroy();
-}
 
 /** Read a socket to its end (bounded). */
 export function readAll(socket: net.Socket, limit: number, timeoutMs: number): Promise<Buffer> {

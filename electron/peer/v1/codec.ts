@@ -114,18 +114,3 @@ export function parseV1Listing(text: string): RemoteFile[] {
   if (out.length === 0) throw new V1ProtocolError(`unexpected LISTR reply "${text.slice(0, 80)}"`);
   return out;
 }
-
-/**
- * Is this buffered text a complete v1 message? The seed sends each message
- * with one sendall() and no terminator, so a parseable message is complete
- * unless its last field is a port that may still be arriving; callers wait a
- * short quiet period for that case.
- */
-export function looksComplete(text: string): boolean {
-  try {
-    parseV1(text);
-    return true;
-  } catch {
-    return false;
-  }
-}

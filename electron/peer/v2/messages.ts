@@ -33,7 +33,7 @@ const mediaType = z.enum(MEDIA_TYPES);
 const ttl = z.number().int().min(0).max(255);
 const hops = z.number().int().min(0).max(255);
 
-export const peerRef = z.object({ host: hostField, port: portField, peerId }).strict();
+const peerRef = z.object({ host: hostField, port: portField, peerId }).strict();
 export const fileRef = z.object({ name: fileName, size: count, type: mediaType, sha256 }).strict();
 
 const hello = z
@@ -80,7 +80,6 @@ export const v2MessageSchema = z.discriminatedUnion('t', [
 export type V2Message = z.infer<typeof v2MessageSchema>;
 export type V2MessageType = V2Message['t'];
 export type V2Of<T extends V2MessageType> = Extract<V2Message, { t: T }>;
-export type PeerRef = z.infer<typeof peerRef>;
 export type FileRef = z.infer<typeof fileRef>;
 
 /** Validate a decoded JSON value as a v2 message. */

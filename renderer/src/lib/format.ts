@@ -34,12 +34,6 @@ export function formatAgo(time: number | undefined, now = Date.now()): string {
   return `${Math.floor(s / 86400)} d ago`;
 }
 
-/** The last path segment of a shared-folder name (`a/b/c.mp3` → `c.mp3`). */
-export function baseName(name: string): string {
-  const i = name.lastIndexOf('/');
-  return i >= 0 ? name.slice(i + 1) : name;
-}
-
 /** A file date as "24 Nov 2026". */
 export function formatDate(ms: number): string {
   if (!Number.isFinite(ms) || ms <= 0) return '';
