@@ -2,11 +2,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Bitfield, computePieces } from '../electron/peer/transfers/pieces.js';
-import { SocketReader } from '../electron/peer/transfers/socket-reader.js';
-import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
-import { MAGIC } from '../electron/peer/v2/messages.js';
+import { Bitfield } from '../electron/peer/transfers/pieces.js';
 import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from './helpers/harness.js';
+import { lyingSource } from './helpers/lying-source.js';
 import { readResumeState } from './transfers-state-file.js';
 
 const MiB = 1 << 20;
@@ -25,40 +23,9 @@ afterEach(async () => {
 
 /** A v2 uploader that speaks the real handshake and protocol, but flips a byte in the first piece it sends. */
 async function lyingUploader(file: string): Promise<{ port: number; badPieces: number[] }> {
-  const list = await computePieces(file);
-  const data = await fs.promises.readFile(file);
-  const badPieces: number[] = [];
-  const server = net.createServer((socket) => {
-    socket.on('error', () => {});
-    void (async () => {
-      const decoder = new FrameDecoder(1 << 20);
-      const reader = new SocketReader(socket);
-      const magic = await reader.read(MAGIC.length);
-      if (!magic?.equals(MAGIC)) return socket.destroy();
-      const hello = await reader.frame(decoder);
-      if (hello?.t !== 'hello') return socket.destroy();
-      socket.write(Buffer.concat([MAGIC, encodeFrame({ t: 'hello', v: 2, peerId: 'f'.repeat(32), port: 0, role: 'transfer' })]));
-      for (let m = await reader.frame(decoder); m; m = await reader.frame(decoder)) {
-        if (m.t === 'pieces')
-          socket.write(
-            encodeFrame({ t: 'pieces-ok', sha256: list.sha256, size: list.size, pieceSize: list.pieceSize, hashes: list.hashes }),
-          );
-        else if (m.t === 'get') {
-          const length = m.length ?? list.size - m.offset;
-          socket.write(encodeFrame({ t: 'get-ok', name: 'movie.mp4', size: list.size, sha256: list.sha256, offset: m.offset, length }));
-          const body = Buffer.from(data.subarray(m.offset, m.offset + length));
-          if (length > 0 && badPieces.length === 0) {
-            body[10] = body[10]! ^ 0xff;
-            badPieces.push(Math.floor(m.offset / list.pieceSize));
-          }
-          socket.write(body);
-        }
-      }
-    })();
-  });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as net.AddressInfo).port, badPieces };
+  const liar = await lyingSource(file, 'movie.mp4', 'first-piece');
+  servers.push(liar.server);
+  return { port: liar.port, badPieces: liar.lies };
 }
 
 describe('piece-level integrity', () => {

@@ -13,8 +13,8 @@ export interface LyingSource {
   server: net.Server;
 }
 
-/** Serve `file` as `name`, flipping one byte in every piece. */
-export async function lyingSource(file: string, name: string): Promise<LyingSource> {
+/** Serve `file` as `name`, flipping one byte in every piece it sends, or (`'first-piece'`) only in the first one ever. */
+export async function lyingSource(file: string, name: string, lie: 'every-piece' | 'first-piece' = 'every-piece'): Promise<LyingSource> {
   const list = await computePieces(file);
   const data = await fs.promises.readFile(file);
   const lies: number[] = [];
@@ -35,7 +35,7 @@ export async function lyingSource(file: string, name: string): Promise<LyingSour
           const length = m.length ?? list.size - m.offset;
           socket.write(encodeFrame({ t: 'get-ok', name, size: list.size, sha256: list.sha256, offset: m.offset, length }));
           const body = Buffer.from(data.subarray(m.offset, m.offset + length));
-          for (let at = 0; at < body.length; at += list.pieceSize) {
+          for (let at = 0; at < body.length && (lie === 'every-piece' || lies.length === 0); at += list.pieceSize) {
             body[at] = body[at]! ^ 0xff;
             lies.push(Math.floor((m.offset + at) / list.pieceSize));
           }
