@@ -5,16 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { SearchHit } from '../shared/types.js';
-import { startPeer, waitFor, type TestPeer } from './helpers/harness.js';
+import { waitFor } from './helpers/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
-const { peers } = cleanupAfterEach();
-
-async function start(o: Parameters<typeof startPeer>[0] = {}): Promise<TestPeer> {
-  const p = await startPeer(o);
-  peers.push(p);
-  return p;
-}
+const { start } = cleanupAfterEach();
 
 describe('audit #15: RESET', () => {
   it('closes outgoing links to peers no longer known; the bootstrap link stays and keeps its protocol', async () => {

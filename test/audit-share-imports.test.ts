@@ -10,16 +10,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { randomBytes, startPeer, tempDir, waitFor, type TestPeer } from './helpers/harness.js';
+import { randomBytes, tempDir, waitFor } from './helpers/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
-const { peers } = cleanupAfterEach();
-
-async function start(o: Parameters<typeof startPeer>[0] = {}): Promise<TestPeer> {
-  const p = await startPeer(o);
-  peers.push(p);
-  return p;
-}
+const { start } = cleanupAfterEach();
 
 describe('audit #10: imports into the share', () => {
   it("leaves another file's NAME.part alone", async () => {

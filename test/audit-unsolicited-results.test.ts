@@ -6,11 +6,11 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { SearchHit } from '../shared/types.js';
-import { startPeer, waitFor, type TestPeer } from './helpers/harness.js';
+import { waitFor, type TestPeer } from './helpers/harness.js';
 import { v1Request } from './helpers/raw-neighbour.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
-const { peers, servers } = cleanupAfterEach();
+const { start, servers } = cleanupAfterEach();
 
 /** A stand-in seed peer: never answers a hello (so it is taken for v1), records each message. */
 async function fakeSeed(): Promise<{ port: number; messages: string[] }> {
@@ -30,12 +30,6 @@ async function fakeSeed(): Promise<{ port: number; messages: string[] }> {
   servers.push(s);
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   return { port: (s.address() as net.AddressInfo).port, messages };
-}
-
-async function start(o: Parameters<typeof startPeer>[0] = {}): Promise<TestPeer> {
-  const p = await startPeer(o);
-  peers.push(p);
-  return p;
 }
 
 const drops = (p: TestPeer, reason: string) => p.peer.statsSnapshot().drops[reason] ?? 0;

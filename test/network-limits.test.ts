@@ -1,28 +1,22 @@
 import net from 'node:net';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LISTENER_LIMITS, ConnectTracker } from '../electron/peer/listener.js';
 import { DEFAULT_LIMITS, V2Connection } from '../electron/peer/v2/connection.js';
 import { FrameDecoder } from '../electron/peer/v2/frame.js';
-import { cleanupTemp, newId, startPeer, waitFor, type TestPeer } from './helpers/harness.js';
+import { newId, waitFor, type TestPeer } from './helpers/harness.js';
+import { cleanupAfterEach } from './helpers/cleanup.js';
 import { RawNeighbour, v1Request } from './helpers/raw-neighbour.js';
 
-const peers: TestPeer[] = [];
+const { start } = cleanupAfterEach();
 const raws: RawNeighbour[] = [];
-async function start(o: Parameters<typeof startPeer>[0] = {}): Promise<TestPeer> {
-  const p = await startPeer(o);
-  peers.push(p);
-  return p;
-}
 async function raw(p: TestPeer, port?: number): Promise<RawNeighbour> {
   const r = await RawNeighbour.connect(p.addr, { port });
   raws.push(r);
   return r;
 }
-afterEach(async () => {
+afterEach(() => {
   for (const r of raws.splice(0)) r.close();
-  await Promise.all(peers.splice(0).map((p) => p.peer.quit({ force: true })));
 });
-afterAll(() => cleanupTemp());
 
 const drops = (p: TestPeer) => p.peer.statsSnapshot().drops;
 const neighbourCount = (p: TestPeer) => p.peer.peers().neighbours.length;
