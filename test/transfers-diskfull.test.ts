@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Bitfield } from '../electron/peer/transfers/pieces.js';
-import { sha256File, uploaderAndDownloader, waitFor } from './helpers/harness.js';
+import { sha256File, transferEnded, uploaderAndDownloader, waitFor } from './helpers/harness.js';
 import { readResumeState } from './transfers-state-file.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
@@ -45,10 +45,7 @@ describe('disk full', () => {
       proto.writev = realWritev;
       const sentBefore = up.peer.statsSnapshot().bytesUp;
       down.peer.resumeTransfer(t.id);
-      const done = await waitFor('the download to finish', () => {
-        const x = down.peer.transfersList().find((y) => y.id === t.id)!;
-        return x.state === 'done' || x.state === 'failed' ? x : undefined;
-      });
+      const done = await transferEnded(down.peer, t.id, 'the download to finish');
       expect(done.state, done.error).toBe('done');
       expect(await sha256File(done.path!)).toBe(sha256);
       expect(up.peer.statsSnapshot().bytesUp - sentBefore).toBeLessThanOrEqual(size - kept * MiB + MiB);

@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bitfield } from '../electron/peer/transfers/pieces.js';
-import { randomFile, sha256File, startPeer, tempDir, waitFor, type TestPeer } from './helpers/harness.js';
+import { randomFile, sha256File, startPeer, tempDir, transferEnded, type TestPeer } from './helpers/harness.js';
 import { lyingSource } from './helpers/lying-source.js';
 import { readResumeState } from './transfers-state-file.js';
 
@@ -51,10 +51,7 @@ describe('piece-level integrity', () => {
         { host: '127.0.0.1', port: honest.port },
       ],
     });
-    const done = await waitFor('the download to end', () => {
-      const x = down.peer.transfersList().find((y) => y.id === t.id);
-      return x && (x.state === 'done' || x.state === 'failed') ? x : undefined;
-    });
+    const done = await transferEnded(down.peer, t.id, 'the download to end');
     expect(done.state, done.error).toBe('done');
     expect(liar.badPieces.length).toBe(1);
     expect(down.logs.some((l) => l.includes(`dropping source 127.0.0.1:${liar.port}`) && l.includes(`piece ${liar.badPieces[0]}`))).toBe(
@@ -76,10 +73,7 @@ describe('piece-level integrity', () => {
 
     // Alone, the liar's pieces stream in file order and are checked only by the whole-file SHA-256.
     const t = down.peer.download({ name: 'movie.mp4', sha256, size, sources: [{ host: '127.0.0.1', port: liar.port }] });
-    const failed = await waitFor('the download to fail', () => {
-      const x = down.peer.transfersList().find((y) => y.id === t.id);
-      return x?.state === 'failed' || x?.state === 'done' ? x : undefined;
-    });
+    const failed = await transferEnded(down.peer, t.id, 'the download to fail');
     expect(failed.state).toBe('failed');
     expect(failed.error).toMatch(/every source sent bad data/);
     expect(liar.badPieces).toEqual([0]);
@@ -97,10 +91,7 @@ describe('piece-level integrity', () => {
     peers.push(honest);
     const again = down.peer.download({ name: 'movie.mp4', sha256, size, sources: [{ host: '127.0.0.1', port: honest.port }] });
     expect(again.id).toBe(t.id);
-    const done = await waitFor('the download to finish', () => {
-      const x = down.peer.transfersList().find((y) => y.id === t.id);
-      return x?.state === 'failed' || x?.state === 'done' ? x : undefined;
-    });
+    const done = await transferEnded(down.peer, t.id, 'the download to finish');
     expect(done.state, done.error).toBe('done');
     expect(Buffer.compare(await fs.promises.readFile(done.path!), await fs.promises.readFile(original))).toBe(0);
     expect(honest.peer.statsSnapshot().bytesUp).toBeLessThanOrEqual(MiB + 64 * 1024);

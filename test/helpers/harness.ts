@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { PeerAddress } from '../../shared/types.js';
+import type { PeerAddress, TransferInfo } from '../../shared/types.js';
 import type { Logger } from '../../electron/peer/logger.js';
 import { defaultPeerOptions, type PeerOptions } from '../../electron/peer/options.js';
 import { Peer, type PeerTuning } from '../../electron/peer/peer.js';
@@ -119,6 +119,14 @@ export async function waitFor<T>(
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until transfer `id` of `peer` is done or failed, and return it. */
+export function transferEnded(peer: Peer, id: string, what = 'the transfer to end'): Promise<TransferInfo> {
+  return waitFor(what, () => {
+    const t = peer.transfersList().find((x) => x.id === id);
+    return t?.state === 'done' || t?.state === 'failed' ? t : undefined;
+  });
+}
 
 /** Write `size` random bytes (in 1 MiB blocks) to `file`, making its folder; returns their SHA-256. */
 export async function randomFile(file: string, size: number): Promise<string> {
