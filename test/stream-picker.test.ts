@@ -85,17 +85,17 @@ describe('streaming priority: sequential from the play position', () => {
     expect(claimRun(s, 2, { speed: MiB, workers: 1, strategy: p })).toEqual({ a: 3, b: 4, endgame: false });
   });
 
-  it('fetches urgent spans (an MP4 tail with moov) right after the window', () => {
+  it('fetches urgent spans (an MP4 tail with moov) right after the piece at the play position, then the window', () => {
     const s = state(20);
     const p = new StreamPriority();
     p.addUrgent(18, 20);
     expect(claims(s, p, CRITICAL_PIECES + 3)).toEqual([
       [0, 1],
+      [18, 19],
+      [19, 20],
       [1, 2],
       [2, 3],
       [3, 4],
-      [18, 19],
-      [19, 20],
       [4, 6],
     ]);
   });

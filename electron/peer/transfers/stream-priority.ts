@@ -16,11 +16,13 @@ interface PieceSpan {
 
 /**
  * Sequential-from-position picking, for a download someone is watching:
- * 1. the critical window, the few pieces at the play position, one piece per
- *    run so several sources share them and each lands as soon as possible;
- * 2. urgent spans (an MP4 whose `moov` index sits at the end has that tail
- *    fetched here, so playback can start);
- * 3. the rest forward from the window, then from the start of the file.
+ * 1. the piece at the play position;
+ * 2. urgent spans: an MP4 whose `moov` index sits at the end cannot show a
+ *    frame before that tail is here, so it goes before the rest of the window;
+ * 3. the rest of the critical window, the few pieces after the play position;
+ *    every piece so far is a run of its own, so several sources share them and
+ *    each lands as soon as possible;
+ * 4. the rest forward from the window, in short runs, then from the start.
  * `seek` moves the window; the swarm reads the strategy at every claim, so
  * the next run any source requests follows the new position.
  */
@@ -40,7 +42,7 @@ export class StreamPriority implements PickStrategy {
     this.position = Math.max(0, Math.floor(piece) || 0);
   }
 
-  /** Fetch pieces `[a, b)` right after the critical window (kept until they are all done). */
+  /** Fetch pieces `[a, b)` right after the piece at the play position (kept until they are all done). */
   addUrgent(a: number, b: number): void {
     if (b > a) this.urgent.push({ a: Math.max(0, Math.floor(a)), b: Math.ceil(b) });
   }
@@ -48,8 +50,9 @@ export class StreamPriority implements PickStrategy {
   start(s: PieceState): number {
     const p = Math.min(this.position, s.count);
     const windowEnd = Math.min(p + this.window, s.count);
-    for (let i = p; i < windowEnd; i++) if (isFree(s, i)) return i;
+    if (p < windowEnd && isFree(s, p)) return p;
     for (const u of this.urgent) for (let i = u.a; i < Math.min(u.b, s.count); i++) if (isFree(s, i)) return i;
+    for (let i = p + 1; i < windowEnd; i++) if (isFree(s, i)) return i;
     return windowEnd;
   }
 
