@@ -2,6 +2,7 @@ import { ArrowDownUp, ArrowDown, ArrowUp, FolderOpen, Pause, Play, PlayCircle, X
 import { useShallow } from 'zustand/react/shallow';
 import type { TransferInfo } from '../../../shared/types.js';
 import { EmptyState } from '../components/empty-state.js';
+import { IconButton } from '../components/icon-button.js';
 import { ProgressBar } from '../components/progress-bar.js';
 import { ViewHeader } from '../components/view-header.js';
 import { formatAddress, formatBytes, formatEta, formatSpeed } from '../lib/format.js';
@@ -74,49 +75,15 @@ function TransferCard({ t }: { t: TransferInfo }) {
         <span className={`state-chip state-chip--${t.state}`}>{STATE_LABELS[t.state]}</span>
         <div className="transfer__actions">
           {playable && (
-            <button
-              type="button"
-              className="icon-button"
-              aria-label={`Play ${t.name}`}
-              title="Play"
-              onClick={() => void play({ transferId: t.id })}
-            >
-              <PlayCircle size={16} aria-hidden="true" />
-            </button>
+            <IconButton icon={PlayCircle} label={`Play ${t.name}`} title="Play" onClick={() => void play({ transferId: t.id })} />
           )}
           {t.state === 'running' || t.state === 'queued' ? (
-            <button
-              type="button"
-              className="icon-button"
-              aria-label={`Pause ${t.name}`}
-              title="Pause"
-              onClick={() => void pauseTransfer(t.id)}
-            >
-              <Pause size={16} aria-hidden="true" />
-            </button>
+            <IconButton icon={Pause} label={`Pause ${t.name}`} title="Pause" onClick={() => void pauseTransfer(t.id)} />
           ) : null}
           {t.state === 'paused' || (t.state === 'failed' && t.direction === 'down') ? (
-            <button
-              type="button"
-              className="icon-button"
-              aria-label={`Resume ${t.name}`}
-              title="Resume"
-              onClick={() => void resumeTransfer(t.id)}
-            >
-              <Play size={16} aria-hidden="true" />
-            </button>
+            <IconButton icon={Play} label={`Resume ${t.name}`} title="Resume" onClick={() => void resumeTransfer(t.id)} />
           ) : null}
-          {active && (
-            <button
-              type="button"
-              className="icon-button"
-              aria-label={`Cancel ${t.name}`}
-              title="Cancel"
-              onClick={() => void cancelTransfer(t.id)}
-            >
-              <X size={16} aria-hidden="true" />
-            </button>
-          )}
+          {active && <IconButton icon={X} label={`Cancel ${t.name}`} title="Cancel" onClick={() => void cancelTransfer(t.id)} />}
           {canShow && t.state === 'done' && t.path && (
             <button type="button" className="button button--ghost button--small" onClick={() => void showInFolder(t.id)}>
               <FolderOpen size={15} aria-hidden="true" />
