@@ -68,6 +68,22 @@ function Field({ label, hint, children }: { label: string; hint?: string; childr
   );
 }
 
+/** A whole-number field between `min` and `max` (`max` absent: no upper bound in the input). */
+function NumberField(p: {
+  label: string;
+  hint?: string;
+  value: string;
+  min: number;
+  max?: number;
+  onChange: (e: { target: { value: string } }) => void;
+}) {
+  return (
+    <Field label={p.label} hint={p.hint}>
+      <input type="number" min={p.min} max={p.max} value={p.value} onChange={p.onChange} />
+    </Field>
+  );
+}
+
 /** Folders, port, bootstrap peers and limits; saved in the peer's settings file. */
 export function SettingsView() {
   const settings = useApp((s) => s.settings);
@@ -112,27 +128,36 @@ export function SettingsView() {
           </fieldset>
           <fieldset>
             <legend>Network</legend>
-            <Field label="Port" hint="0 picks any free port.">
-              <input type="number" min={0} max={65535} value={draft.port} onChange={edit('port')} />
-            </Field>
+            <NumberField label="Port" hint="0 picks any free port." min={0} max={65535} value={draft.port} onChange={edit('port')} />
             <Field label="Bootstrap peers" hint="One host:port per line. Reset returns the peer list to these.">
               <textarea rows={3} value={draft.bootstrap} onChange={edit('bootstrap')} spellCheck={false} />
             </Field>
-            <Field label="Neighbour limit">
-              <input type="number" min={1} max={64} value={draft.neighbourCap} onChange={edit('neighbourCap')} />
-            </Field>
+            <NumberField label="Neighbour limit" min={1} max={64} value={draft.neighbourCap} onChange={edit('neighbourCap')} />
           </fieldset>
           <fieldset>
             <legend>Transfers</legend>
-            <Field label="Upload slots" hint="Uploads beyond this wait in a queue.">
-              <input type="number" min={1} max={256} value={draft.uploadSlots} onChange={edit('uploadSlots')} />
-            </Field>
-            <Field label="Upload limit (KB/s)" hint="0 means no limit.">
-              <input type="number" min={0} value={draft.maxUploadKb} onChange={edit('maxUploadKb')} />
-            </Field>
-            <Field label="Download limit (KB/s)" hint="0 means no limit.">
-              <input type="number" min={0} value={draft.maxDownloadKb} onChange={edit('maxDownloadKb')} />
-            </Field>
+            <NumberField
+              label="Upload slots"
+              hint="Uploads beyond this wait in a queue."
+              min={1}
+              max={256}
+              value={draft.uploadSlots}
+              onChange={edit('uploadSlots')}
+            />
+            <NumberField
+              label="Upload limit (KB/s)"
+              hint="0 means no limit."
+              min={0}
+              value={draft.maxUploadKb}
+              onChange={edit('maxUploadKb')}
+            />
+            <NumberField
+              label="Download limit (KB/s)"
+              hint="0 means no limit."
+              min={0}
+              value={draft.maxDownloadKb}
+              onChange={edit('maxDownloadKb')}
+            />
           </fieldset>
           <div className="settings__footer">
             {message && (
