@@ -10,6 +10,7 @@ import type { Hello } from '../electron/peer/v2/connection.js';
 import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
 import { MAGIC, type V2Message } from '../electron/peer/v2/messages.js';
 import { randomFile, tempDir, waitFor } from './helpers/harness.js';
+import { listenTracked } from './helpers/tracked-server.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
 const MiB = 1 << 20;
@@ -45,11 +46,7 @@ async function uploader(files: Record<string, number>, deps: Partial<TransferDep
     uploadSlots: 1,
     ...deps,
   });
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => {});
+  const server = await listenTracked((s) => {
     let buf = Buffer.alloc(0);
     let magic = false;
     const decoder = new FrameDecoder(TRANSFER_MAX_FRAME);
@@ -78,11 +75,9 @@ async function uploader(files: Record<string, number>, deps: Partial<TransferDep
     };
     s.on('data', onData);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as net.AddressInfo).port;
+  const port = server.port;
   closers.push(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
+    await server.close();
     await tm.abortAll();
     tm.close();
     await library.close();
