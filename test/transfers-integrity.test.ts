@@ -28,18 +28,30 @@ async function lyingUploader(file: string): Promise<{ port: number; badPieces: n
   return { port: liar.port, badPieces: liar.lies };
 }
 
+/** A fresh folder holding a random `original.mp4` of `size` bytes. */
+async function makeOriginal(size: number): Promise<{ root: string; file: string; sha256: string }> {
+  const root = tempDir();
+  dirs.push(root);
+  const file = path.join(root, 'original.mp4');
+  return { root, file, sha256: await randomFile(file, size) };
+}
+
+/** A peer in `root/honest` sharing `file` as movie.mp4. */
+async function honestPeer(root: string, file: string, options: Parameters<typeof startPeer>[0]['options'] = {}): Promise<TestPeer> {
+  await fs.promises.mkdir(path.join(root, 'honest', 'share'), { recursive: true });
+  await fs.promises.copyFile(file, path.join(root, 'honest', 'share', 'movie.mp4'));
+  const p = await startPeer({ dir: path.join(root, 'honest'), options });
+  peers.push(p);
+  return p;
+}
+
 describe('piece-level integrity', () => {
   it('catches a source that lies in one piece, drops it, and gets that piece elsewhere', async () => {
-    const root = tempDir();
-    dirs.push(root);
     const size = 8 * MiB + 12345;
-    const original = path.join(root, 'original.mp4');
-    const sha256 = await randomFile(original, size);
-    await fs.promises.mkdir(path.join(root, 'honest', 'share'), { recursive: true });
-    await fs.promises.copyFile(original, path.join(root, 'honest', 'share', 'movie.mp4'));
-    const honest = await startPeer({ dir: path.join(root, 'honest'), options: { maxUploadRate: 8 * MiB } });
+    const { root, file: original, sha256 } = await makeOriginal(size);
+    const honest = await honestPeer(root, original, { maxUploadRate: 8 * MiB });
     const down = await startPeer({ dir: path.join(root, 'down') });
-    peers.push(honest, down);
+    peers.push(down);
     const liar = await lyingUploader(original);
 
     const t = down.peer.download({
@@ -62,11 +74,8 @@ describe('piece-level integrity', () => {
   });
 
   it('finds a bad piece from a lone source by the whole-file check, names the source, and refetches only that piece', async () => {
-    const root = tempDir();
-    dirs.push(root);
     const size = 8 * MiB + 4321;
-    const original = path.join(root, 'original.mp4');
-    const sha256 = await randomFile(original, size);
+    const { root, file: original, sha256 } = await makeOriginal(size);
     const down = await startPeer({ dir: path.join(root, 'down') });
     peers.push(down);
     const liar = await lyingUploader(original);
@@ -85,10 +94,7 @@ describe('piece-level integrity', () => {
     expect(fs.existsSync(path.join(down.downloads, 'movie.mp4'))).toBe(false);
 
     // An honest source turns up: only the bad piece is fetched, and the liar stays dropped.
-    await fs.promises.mkdir(path.join(root, 'honest', 'share'), { recursive: true });
-    await fs.promises.copyFile(original, path.join(root, 'honest', 'share', 'movie.mp4'));
-    const honest = await startPeer({ dir: path.join(root, 'honest') });
-    peers.push(honest);
+    const honest = await honestPeer(root, original);
     const again = down.peer.download({ name: 'movie.mp4', sha256, size, sources: [{ host: '127.0.0.1', port: honest.port }] });
     expect(again.id).toBe(t.id);
     const done = await transferEnded(down.peer, t.id, 'the download to finish');

@@ -144,20 +144,21 @@ export function SettingsView() {
               value={draft.uploadSlots}
               onChange={edit('uploadSlots')}
             />
-            <NumberField
-              label="Upload limit (KB/s)"
-              hint="0 means no limit."
-              min={0}
-              value={draft.maxUploadKb}
-              onChange={edit('maxUploadKb')}
-            />
-            <NumberField
-              label="Download limit (KB/s)"
-              hint="0 means no limit."
-              min={0}
-              value={draft.maxDownloadKb}
-              onChange={edit('maxDownloadKb')}
-            />
+            {(
+              [
+                ['Upload', 'maxUploadKb'],
+                ['Download', 'maxDownloadKb'],
+              ] as const
+            ).map(([dir, key]) => (
+              <NumberField
+                key={key}
+                label={`${dir} limit (KB/s)`}
+                hint="0 means no limit."
+                min={0}
+                value={draft[key]}
+                onChange={edit(key)}
+              />
+            ))}
           </fieldset>
           <div className="settings__footer">
             {message && (
