@@ -12,8 +12,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FFMPEG_MISSING, makeMp4, type MadeMedia } from '../test/helpers/media-gen.js';
-import { runSearch, screenshot } from './support/flows.js';
+import { FFMPEG_MISSING, makeHevcMkv, makeMp4, type MadeMedia } from '../test/helpers/media-gen.js';
+import { openView, runSearch, screenshot } from './support/flows.js';
 import { removeTempFolders, startProcess, type PeerProcess } from './support/processes.js';
 
 test.describe.configure({ mode: 'serial' });
@@ -38,7 +38,13 @@ test.beforeAll(async ({ browser }) => {
     files: { 'harbour-timelapse.mp4': fs.readFileSync(media.path) },
     args: ['--max-up', String(rate)],
   });
-  serve = await startProcess({ name: 'serve', serve: true, peers: [source.address] });
+  const hevc = await makeHevcMkv(path.join(mediaDir, 'concert-hevc.mkv'));
+  serve = await startProcess({
+    name: 'serve',
+    serve: true,
+    peers: [source.address],
+    files: { 'concert-hevc.mkv': fs.readFileSync(hevc.path) },
+  });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.goto(serve.uiUrl!);
 });
@@ -93,6 +99,16 @@ test('a video hit plays while it downloads, a seek ahead plays, and the download
   await expect.poll(() => fs.existsSync(saved), { timeout: 20_000 }).toBe(true);
   expect(sha256(saved)).toBe(sha256(media.path));
   expect(fs.readdirSync(serve.downloads).filter((f) => f.endsWith('.part'))).toEqual([]);
+  await page.keyboard.press('Escape');
+  await expect(player).toBeHidden();
+});
+
+test('a codec Chromium cannot play gets a plain message, never a silent black box', async () => {
+  await openView(page, 'Library');
+  await page.getByRole('button', { name: 'Play concert-hevc.mkv' }).click();
+  const player = page.getByRole('dialog', { name: 'Player: concert-hevc.mkv' });
+  await expect(player.getByRole('alert')).toContainText('cannot decode this video format');
+  await expect(player.getByRole('alert')).toContainText('system player');
   await page.keyboard.press('Escape');
   await expect(player).toBeHidden();
 });

@@ -64,6 +64,31 @@ export function makeMp4(out: string, opts: VideoOptions = {}): Promise<MadeMedia
   );
 }
 
+/** An HEVC + AC3 Matroska file, as cameras and rips make them: Chromium without hardware decoding plays neither track. */
+export function makeHevcMkv(out: string, seconds = 3): Promise<MadeMedia> {
+  return ffmpeg(
+    [
+      ['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
+      [
+        '-t',
+        String(seconds),
+        '-c:v',
+        'libx265',
+        '-preset',
+        'ultrafast',
+        '-x265-params',
+        'log-level=error',
+        '-pix_fmt',
+        'yuv420p',
+        '-c:a',
+        'ac3',
+      ],
+    ].flat(),
+    out,
+    seconds,
+  );
+}
+
 /** A 128 kbit/s MP3 of a tone. */
 export function makeMp3(out: string, seconds = 4): Promise<MadeMedia> {
   return ffmpeg(
