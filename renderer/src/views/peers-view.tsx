@@ -2,6 +2,7 @@ import { Download, FolderSearch, Radar, RotateCcw, UserPlus, Users, X } from 'lu
 import { useState, type FormEvent } from 'react';
 import type { KnownPeer, RemoteFile } from '../../../shared/types.js';
 import { EmptyState } from '../components/empty-state.js';
+import { IconTextButton } from '../components/icon-button.js';
 import { FileIcon, TYPE_LABELS } from '../components/file-icon.js';
 import { ViewHeader } from '../components/view-header.js';
 import { formatAddress, formatAgo, formatBytes, formatCount, formatSize, sumCounts as sum } from '../lib/format.js';
@@ -80,15 +81,14 @@ function DiscoverForm() {
         <Radar size={16} aria-hidden="true" className={discovering ? 'spin' : undefined} />
         {discovering ? 'Discovering…' : 'Discover'}
       </button>
-      <button
-        type="button"
+      <IconTextButton
+        icon={RotateCcw}
         className="button button--ghost"
         onClick={() => void reset()}
         title="Return the known-peer list to the bootstrap peers"
       >
-        <RotateCcw size={16} aria-hidden="true" />
         Reset
-      </button>
+      </IconTextButton>
     </form>
   );
 }
@@ -110,15 +110,15 @@ function PeerRow({ peer }: { peer: KnownPeer }) {
       <span className="peer-row__shares">
         {peer.files !== undefined ? `${formatCount(peer.files)} files · ${formatSize(peer.bytes)}` : '—'}
       </span>
-      <button
-        type="button"
+      <IconTextButton
+        icon={FolderSearch}
+        iconSize={15}
         className="button button--ghost button--small"
         onClick={() => void browse({ host: peer.host, port: peer.port })}
         aria-label={`Browse ${addr}`}
       >
-        <FolderSearch size={15} aria-hidden="true" />
         Browse
-      </button>
+      </IconTextButton>
     </li>
   );
 }
@@ -133,17 +133,17 @@ function RemoteFileRow({ file, remote }: { file: RemoteFile; remote: RemoteBrows
       </span>
       <span className="row__sub">{TYPE_LABELS[file.type]}</span>
       <span className="row__size">{formatBytes(file.size)}</span>
-      <button
-        type="button"
+      <IconTextButton
+        icon={Download}
+        iconSize={15}
         className="button button--secondary button--small"
         aria-label={`Download ${file.name}`}
         onClick={() =>
           void download({ name: file.name, size: file.size, sources: [remote.address], ...(file.sha256 ? { sha256: file.sha256 } : {}) })
         }
       >
-        <Download size={15} aria-hidden="true" />
         Download
-      </button>
+      </IconTextButton>
     </li>
   );
 }
@@ -181,33 +181,23 @@ function StatsCard() {
   if (!stats) return null;
   const types = [...new Set([...Object.keys(stats.messagesIn), ...Object.keys(stats.messagesOut)])].sort();
   const drops = Object.entries(stats.drops).filter(([, n]) => n > 0);
+  const tiles: [string, string][] = [
+    ['Messages in', formatCount(sum(stats.messagesIn))],
+    ['Messages out', formatCount(sum(stats.messagesOut))],
+    ['Uploaded', formatBytes(stats.bytesUp)],
+    ['Downloaded', formatBytes(stats.bytesDown)],
+    ['Duplicates dropped', formatCount(stats.duplicatesDropped)],
+    ['Neighbours', formatCount(stats.neighbours)],
+  ];
   return (
     <section className="card stats" aria-label="Statistics">
       <div className="stats__grid">
-        <div className="stat">
-          <span className="stat__value">{formatCount(sum(stats.messagesIn))}</span>
-          <span className="stat__label">Messages in</span>
-        </div>
-        <div className="stat">
-          <span className="stat__value">{formatCount(sum(stats.messagesOut))}</span>
-          <span className="stat__label">Messages out</span>
-        </div>
-        <div className="stat">
-          <span className="stat__value">{formatBytes(stats.bytesUp)}</span>
-          <span className="stat__label">Uploaded</span>
-        </div>
-        <div className="stat">
-          <span className="stat__value">{formatBytes(stats.bytesDown)}</span>
-          <span className="stat__label">Downloaded</span>
-        </div>
-        <div className="stat">
-          <span className="stat__value">{formatCount(stats.duplicatesDropped)}</span>
-          <span className="stat__label">Duplicates dropped</span>
-        </div>
-        <div className="stat">
-          <span className="stat__value">{formatCount(stats.neighbours)}</span>
-          <span className="stat__label">Neighbours</span>
-        </div>
+        {tiles.map(([label, value]) => (
+          <div key={label} className="stat">
+            <span className="stat__value">{value}</span>
+            <span className="stat__label">{label}</span>
+          </div>
+        ))}
       </div>
       {(types.length > 0 || drops.length > 0) && (
         <details className="stats__details">
