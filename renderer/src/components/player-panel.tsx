@@ -118,6 +118,15 @@ function ProblemNotice(props: { problem: Problem; type: MediaType; complete: boo
 function MediaPlayer(props: PlayerPanelProps) {
   const { type, url, size, verified, complete } = props;
   const ref = useRef<HTMLVideoElement & HTMLAudioElement>(null);
+  const started = useRef(false);
+  // Autoplay waits for "enough data", which Chromium judges from the download rate; a stream whose
+  // source keeps up can start as soon as the next frames are here (canplay), once.
+  const startOnce = () => {
+    const el = ref.current;
+    if (started.current || !el) return;
+    started.current = true;
+    if (el.paused) void el.play().catch(() => {});
+  };
   const m = useMediaState(ref, type);
   const seek = useCallback((t: number) => {
     if (ref.current) ref.current.currentTime = t;
@@ -140,7 +149,7 @@ function MediaPlayer(props: PlayerPanelProps) {
   return (
     <div className={`player player--${type}`}>
       <div className="player__stage">
-        <Media ref={ref} src={url} autoPlay playsInline preload="auto" onClick={toggle} />
+        <Media ref={ref} src={url} autoPlay playsInline preload="auto" onClick={toggle} onCanPlay={startOnce} />
         {m.waiting && !m.problem && (
           <span className="player__waiting" role="status">
             {complete ? 'Loading…' : 'Waiting for the next pieces…'}
