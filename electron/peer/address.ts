@@ -102,7 +102,7 @@ export function isBogonTarget(host: string): boolean {
  * The local network a host belongs to: `loopback`, a private range (`10/8`,
  * `172.16/12`, `192.168/16`, `100.64/10`, `fc00/7`), or undefined for a public address.
  */
-export function localNetworkOf(host: string): string | undefined {
+function localNetworkOf(host: string): string | undefined {
   const h = normalizeHost(host);
   if (net.isIPv4(h)) {
     const [a, b] = h.split('.').map(Number) as [number, number];

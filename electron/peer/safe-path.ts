@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-export class PathError extends Error {}
+class PathError extends Error {}
 
 /**
  * Check a relative file name that came from the network or a user: no absolute
@@ -24,7 +24,7 @@ export function checkRelativeName(name: string): string {
 }
 
 /** A safe single file name (no folders) for something we will create, e.g. a download or an import. */
-export function safeBaseName(name: string): string {
+function safeBaseName(name: string): string {
   // eslint-disable-next-line no-control-regex
   let base = path.posix.basename(name.replace(/\\/g, '/')).replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '_');
   base = base.replace(/^\.+/, '').trim();

@@ -1,7 +1,7 @@
 import type { MediaType } from '../../shared/types.js';
 
 /** Lower-case, accents folded (é → e), so "Café" matches "cafe". */
-export function foldText(s: string): string {
+function foldText(s: string): string {
   return s
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
@@ -9,7 +9,7 @@ export function foldText(s: string): string {
 }
 
 /** Split a query into terms on anything that is not a letter or digit. */
-export function queryTerms(query: string): string[] {
+function queryTerms(query: string): string[] {
   return foldText(query)
     .split(/[^\p{L}\p{N}]+/u)
     .filter((t) => t.length > 0)

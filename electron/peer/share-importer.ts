@@ -17,7 +17,7 @@ type Components = Pick<PeerComponents, 'library' | 'clock' | 'log' | 'events'> &
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
 
 /** The one file name an import may use, or an error a user can act on. */
-export function importName(name: string): string {
+function importName(name: string): string {
   const safe = path.basename(checkRelativeName(name.replace(/\\/g, '/').split('/').pop() ?? ''));
   if (!mediaTypeOf(safe)) throw new Error(`${safe}: not a media file this app shares`);
   if (WINDOWS_RESERVED.test(safe)) throw new Error(`${safe}: a file name Windows reserves`);

@@ -3,7 +3,7 @@ import { formatBytes } from '../../../shared/format.js';
 import { DiskError } from './source-conn.js';
 
 /** Bytes free for us in the file system holding `dir`; undefined where that cannot be learnt. */
-export async function freeBytes(dir: string): Promise<number | undefined> {
+async function freeBytes(dir: string): Promise<number | undefined> {
   try {
     const s = await fs.promises.statfs(dir);
     return s.bavail * s.bsize;
@@ -13,7 +13,7 @@ export async function freeBytes(dir: string): Promise<number | undefined> {
 }
 
 /** The error for a download that does not fit; the partial data stays. */
-export function noSpaceError(dir: string, need: number, free: number): DiskError {
+function noSpaceError(dir: string, need: number, free: number): DiskError {
   return new DiskError(
     `not enough free space in ${dir}: ${formatBytes(need)} more needed, ${formatBytes(free)} free; partial data kept, resume when there is space`,
   );

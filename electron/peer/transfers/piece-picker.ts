@@ -66,7 +66,7 @@ export interface ClaimOptions {
 }
 
 /** Run sizes: about two seconds of a source's speed, within these bounds. */
-export const RUN_BYTES = 16 << 20;
+const RUN_BYTES = 16 << 20;
 export const FIRST_RUN_BYTES = 4 << 20;
 /** Requests kept outstanding per source, so the next range follows the current one without a round trip. */
 export const PIPELINE = 2;

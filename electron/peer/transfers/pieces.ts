@@ -2,9 +2,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 
 /** Smallest piece; larger files get larger pieces so the hash list stays short. */
-export const MIN_PIECE_SIZE = 1 << 20;
+const MIN_PIECE_SIZE = 1 << 20;
 /** At most this many piece hashes (about 137 KB as a frame). */
-export const MAX_PIECES = 2048;
+const MAX_PIECES = 2048;
 /**
  * The largest piece a download accepts (files up to 128 GiB at MAX_PIECES).
  * An endgame copy of a piece is held in memory until verified, so this bounds

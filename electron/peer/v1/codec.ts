@@ -11,7 +11,7 @@ export class V1ProtocolError extends Error {
 
 /** v1 TTLs from the network are trimmed to this, like v2's cap. */
 export const V1_TTL_CAP = 7;
-export const V1_NO_FILES = 'There is no files in the directory';
+const V1_NO_FILES = 'There is no files in the directory';
 export const V1_MAX_MESSAGE = 4096;
 
 export type V1Message =

@@ -34,7 +34,7 @@ export interface PeersSlice {
 }
 
 /** How long the "discovering" state lasts after a DISCOVER is sent. */
-export const DISCOVER_WINDOW_MS = 4000;
+const DISCOVER_WINDOW_MS = 4000;
 
 const key = (a: PeerAddress) => `${a.host.toLowerCase()}:${a.port}`;
 

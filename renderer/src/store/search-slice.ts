@@ -40,7 +40,7 @@ const MAX_EARLY_IDS = 8;
 const MAX_EARLY_HITS = 20_000;
 
 /** Hits kept per search; past this the list stops growing (the UI says so). */
-export const MAX_GROUPS = 50_000;
+const MAX_GROUPS = 50_000;
 
 export const createSearchSlice: SliceFactory<SearchSlice> = (host) => (set, get) => {
   /** Index from group key to position in `groups`; rebuilt with each new search. */

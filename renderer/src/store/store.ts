@@ -17,7 +17,7 @@ export interface AppStoreOptions {
 }
 
 /** Load everything the views show; run at start and after each reconnection. */
-export async function loadAll(store: StoreApi<AppState>): Promise<void> {
+async function loadAll(store: StoreApi<AppState>): Promise<void> {
   const s = store.getState();
   await Promise.all([s.refreshLibrary(), s.refreshPeers(), s.refreshTransfers(), s.loadSettings(), s.refreshStats()]);
 }

@@ -35,7 +35,7 @@ function int(text: string, what: string, min: number, max: number): number {
 }
 
 /** Check the form and turn it into a settings patch, or throw a sentence saying what to fix. */
-export function draftToPatch(d: Draft): OperationArgs<'settings:set'> {
+function draftToPatch(d: Draft): OperationArgs<'settings:set'> {
   if (d.sharedDir.trim() === '') throw new Error('Choose a shared folder.');
   if (d.downloadDir.trim() === '') throw new Error('Choose a download folder.');
   const bootstrap = d.bootstrap
