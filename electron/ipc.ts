@@ -47,6 +47,8 @@ export interface IpcRegistryOptions {
   isTrustedUrl: (url: string) => boolean;
   /** Reveal a finished download; the desktop shell supplies it. */
   showInFolder: (transferId: string) => Promise<void>;
+  /** Open a finished media download with the system's player; the desktop shell supplies it. */
+  openFile?: (transferId: string) => Promise<void>;
   log?: Logger;
   /** Events kept while the renderer is not ready; the oldest go first. */
   maxQueue?: number;
@@ -86,6 +88,12 @@ export class IpcRegistry {
       if (!parsed.success) throw new Error('invalid arguments for show-in-folder');
       return this.opts.showInFolder(parsed.data.id);
     });
+    ipcMain.handle(DESKTOP_CHANNELS.openFile, (event, args) => {
+      this.assertTrusted(event, DESKTOP_CHANNELS.openFile);
+      const parsed = showInFolderArgs.safeParse(args);
+      if (!parsed.success || !this.opts.openFile) throw new Error('invalid arguments for open-file');
+      return this.opts.openFile(parsed.data.id);
+    });
     ipcMain.on(DESKTOP_CHANNELS.ready, this.onReady);
     this.offEvents = this.opts.events.onAny(EVENT_NAMES, (name, payload) => this.forward([name, payload] as QueuedEvent));
   }
@@ -95,6 +103,7 @@ export class IpcRegistry {
     const { ipcMain } = this.opts;
     ipcMain.removeHandler(DESKTOP_CHANNELS.invoke);
     ipcMain.removeHandler(DESKTOP_CHANNELS.showInFolder);
+    ipcMain.removeHandler(DESKTOP_CHANNELS.openFile);
     ipcMain.removeListener(DESKTOP_CHANNELS.ready, this.onReady);
     this.offEvents?.();
     this.queue = [];

@@ -13,6 +13,7 @@ import { percent } from '../shared/format.js';
 import { appProtocolHandler, mediaProtocolHandler } from './app-protocol.js';
 import { IpcRegistry, trustedUrlCheck } from './ipc.js';
 import { consoleLogger } from './peer/logger.js';
+import { mediaTypeOf } from './peer/media-types.js';
 import { createOperations, type OperationHandlers } from './peer/operations.js';
 import { parsePeerArgs, type PeerOptions } from './peer/options.js';
 import { Peer } from './peer/peer.js';
@@ -139,6 +140,15 @@ async function openFolder(which: 'sharedDir' | 'downloadDir'): Promise<void> {
   const dir = peer!.settings()[which];
   await fs.promises.mkdir(dir, { recursive: true });
   const err = await shell.openPath(dir);
+/** A finished download of a media type, opened with the system's default player (only media: never a program). */
+async function openFile(transferId: string): Promise<void> {
+  const t = (await operations!['transfer:list']({})).find((x) => x.id === transferId);
+  if (!t?.path || t.state !== 'done') throw new Error('that download has not finished');
+  if (!mediaTypeOf(t.path)) throw new Error('only video, music and pictures are opened');
+  const err = await shell.openPath(t.path);
+  if (err) throw new Error(err);
+}
+
   if (err) void dialog.showMessageBox({ type: 'error', message: `Could not open ${dir}`, detail: err });
 }
 
@@ -287,6 +297,7 @@ app.whenReady().then(async () => {
   });
   registry.register();
   buildMenu();
+    openFile,
   win = createWindow();
   const { host, port } = peer.address();
   log.info(`listening on ${host}:${port}`);

@@ -20,6 +20,7 @@ const bridge: DesktopBridge<File> = {
   on: (event, listener) => listeners.add(event, listener),
   pathForFile: (file) => webUtils.getPathForFile(file),
   showInFolder: (id) => ipcRenderer.invoke(DESKTOP_CHANNELS.showInFolder, { id }),
+  openFile: (id) => ipcRenderer.invoke(DESKTOP_CHANNELS.openFile, { id }),
   ready: () => ipcRenderer.send(DESKTOP_CHANNELS.ready),
 };
 

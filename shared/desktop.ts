@@ -11,6 +11,7 @@ export const DESKTOP_CHANNELS = {
   event: 'mactella:event',
   ready: 'mactella:ready',
   showInFolder: 'mactella:show-in-folder',
+  openFile: 'mactella:open-file',
 } as const;
 
 /**
@@ -22,6 +23,8 @@ export type DesktopBridge<FileT = unknown> = MacTellaApi & {
   pathForFile(file: FileT): string;
   /** Reveal a finished download in the system file manager. */
   showInFolder(transferId: string): Promise<void>;
+  /** Open a finished media download with the system's player (for codecs Chromium cannot play). */
+  openFile(transferId: string): Promise<void>;
   /** The renderer has subscribed to its events: main flushes the events it queued. */
   ready(): void;
 };

@@ -61,6 +61,7 @@ function setup() {
     addPeer: vi.fn((a: { host: string; port: number }) => ({ ...a, protocol: 'unknown', source: 'user', connected: false })),
   };
   const showInFolder = vi.fn(async () => {});
+  const openFile = vi.fn(async () => {});
   const warn = vi.fn();
   const registry = new IpcRegistry({
     ipcMain,
@@ -69,12 +70,13 @@ function setup() {
     target: () => win,
     isTrustedUrl: trustedUrlCheck('mactella-app://app'),
     showInFolder,
+    openFile,
     log: { info() {}, warn, error() {} },
     maxQueue: 5,
   });
   registry.register();
   const ours: IpcEventLike = { sender: { id: 7 }, senderFrame: { url: APP_URL, parent: null } };
-  return { ipcMain, events, win, peer, registry, ours, showInFolder, warn };
+  return { ipcMain, events, win, peer, registry, ours, showInFolder, openFile, warn };
 }
 
 describe('IPC registry: senders', () => {
@@ -158,6 +160,15 @@ describe('IPC registry: arguments', () => {
     expect(showInFolder).not.toHaveBeenCalled();
     await ipcMain.invoke(DESKTOP_CHANNELS.showInFolder, ours, { id: 't1' });
     expect(showInFolder).toHaveBeenCalledWith('t1');
+  });
+
+  it('checks open-file (the system player for a codec Chromium cannot play) arguments and sender', async () => {
+    const { ipcMain, ours, openFile } = setup();
+    await expect(ipcMain.invoke(DESKTOP_CHANNELS.openFile, ours, { path: '/usr/bin/xterm' })).rejects.toThrow(/invalid arguments/);
+    await expect(ipcMain.invoke(DESKTOP_CHANNELS.openFile, { ...ours, sender: { id: 1 } }, { id: 't1' })).rejects.toThrow(/refused/);
+    expect(openFile).not.toHaveBeenCalled();
+    await ipcMain.invoke(DESKTOP_CHANNELS.openFile, ours, { id: 't1' });
+    expect(openFile).toHaveBeenCalledWith('t1');
   });
 });
 

@@ -11,6 +11,7 @@ export class FakeHost implements Host {
   readyCalls = 0;
   private connListeners = new Set<(s: ConnectionState) => void>();
   showInFolder?: (id: string) => Promise<void>;
+  openFile?: (id: string) => Promise<void>;
 
   constructor(
     public handlers: Handlers = {},

@@ -48,6 +48,15 @@ describe('the player panel state', () => {
     expect(host.calls.filter((c) => c.op === 'stream:close')).toEqual([{ op: 'stream:close', args: { id: 's1' } }]);
   });
 
+  it('offers the system player only where the host has one (the desktop app)', async () => {
+    expect(createAppStore(new FakeHost()).getState().openInSystemPlayer).toBeUndefined();
+    const desktop = new FakeHost();
+    const opened: string[] = [];
+    desktop.openFile = async (id) => void opened.push(id);
+    await createAppStore(desktop).getState().openInSystemPlayer!('t1');
+    expect(opened).toEqual(['t1']);
+  });
+
   it('says plainly when a file cannot be played', async () => {
     const host = new FakeHost({
       'stream:open': () => {

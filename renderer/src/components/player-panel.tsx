@@ -21,6 +21,8 @@ export interface PlayerPanelProps {
   onClose(): void;
   /** Where the desktop can show a finished file in its folder, to open it with another player. */
   onShowFile?: () => void;
+  /** Where the desktop can hand a finished file to the system's player. */
+  onOpenExternal?: () => void;
 }
 
 type Problem = 'codec' | 'no-picture' | 'network';
@@ -84,8 +86,15 @@ function useMediaState(ref: RefObject<HTMLMediaElement | null>, type: MediaType)
 }
 
 /** What to tell the user when the browser engine cannot play the file, and what they can do. */
-function ProblemNotice(props: { problem: Problem; type: MediaType; complete: boolean; onShowFile?: () => void; onRetry(): void }) {
-  const { problem, type, complete, onShowFile, onRetry } = props;
+function ProblemNotice(props: {
+  problem: Problem;
+  type: MediaType;
+  complete: boolean;
+  onOpenExternal?: () => void;
+  onShowFile?: () => void;
+  onRetry(): void;
+}) {
+  const { problem, type, complete, onOpenExternal, onShowFile, onRetry } = props;
   if (problem === 'network') {
     return (
       <div className="player__problem" role="alert">
@@ -105,10 +114,19 @@ function ProblemNotice(props: { problem: Problem; type: MediaType; complete: boo
           ? 'Open it with your system player, such as VLC or mpv.'
           : 'Once the download is complete you can open it with your system player, such as VLC or mpv.'}
       </p>
-      {complete && onShowFile && (
-        <button type="button" className="button button--primary button--small" onClick={onShowFile}>
-          Show in folder
-        </button>
+      {complete && (onOpenExternal || onShowFile) && (
+        <div className="player__problem-actions">
+          {onOpenExternal && (
+            <button type="button" className="button button--primary button--small" onClick={onOpenExternal}>
+              Open with system player
+            </button>
+          )}
+          {onShowFile && (
+            <button type="button" className="button button--secondary button--small" onClick={onShowFile}>
+              Show in folder
+            </button>
+          )}
+        </div>
       )}
     </div>
   );
@@ -156,7 +174,16 @@ function MediaPlayer(props: PlayerPanelProps) {
           </span>
         )}
       </div>
-      {m.problem && <ProblemNotice problem={m.problem} type={type} complete={complete} onShowFile={props.onShowFile} onRetry={retry} />}
+      {m.problem && (
+        <ProblemNotice
+          problem={m.problem}
+          type={type}
+          complete={complete}
+          onOpenExternal={props.onOpenExternal}
+          onShowFile={props.onShowFile}
+          onRetry={retry}
+        />
+      )}
       <div className="player__controls">
         <button type="button" className="icon-button" aria-label={m.playing ? 'Pause' : 'Play'} onClick={toggle}>
           {m.playing ? <Pause size={18} aria-hidden="true" /> : <Play size={18} aria-hidden="true" />}
@@ -258,7 +285,18 @@ export function Player() {
   const close = useApp((s) => s.closePlayer);
   const canShow = useApp((s) => s.canShowInFolder);
   const show = useApp((s) => s.showInFolder);
+  const open = useApp((s) => s.openInSystemPlayer);
   if (!item) return null;
-  const showFile = canShow && transfer?.state === 'done' ? () => void show(transfer.id) : undefined;
-  return <PlayerPanel key={item.url} {...item} verified={verified} complete={complete} onClose={close} onShowFile={showFile} />;
+  const done = transfer?.state === 'done' ? transfer.id : undefined;
+  return (
+    <PlayerPanel
+      key={item.url}
+      {...item}
+      verified={verified}
+      complete={complete}
+      onClose={close}
+      onShowFile={canShow && done ? () => void show(done) : undefined}
+      onOpenExternal={open && done ? () => void open(done) : undefined}
+    />
+  );
 }

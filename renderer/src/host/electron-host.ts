@@ -14,6 +14,7 @@ export function createElectronHost(bridge: DesktopBridge<File>): Host {
       return imported;
     },
     showInFolder: (id) => bridge.showInFolder(id),
+    openFile: (id) => bridge.openFile(id),
     ready: () => bridge.ready(),
     onConnectionChange(listener) {
       listener('open');

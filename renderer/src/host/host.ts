@@ -18,6 +18,8 @@ export interface Host {
   importFiles(files: readonly File[], onProgress: (p: ImportProgress) => void): Promise<string[]>;
   /** Reveal a finished download in the file manager; absent where there is none (the browser). */
   readonly showInFolder?: (transferId: string) => Promise<void>;
+  /** Open a finished download with the system's player; absent where there is none (the browser). */
+  readonly openFile?: (transferId: string) => Promise<void>;
   /** The store has subscribed to every event. */
   ready(): void;
   /** Connection to the peer: always open in Electron, a WebSocket in the browser. */

@@ -37,6 +37,8 @@ export interface PlayerSlice {
   /** Play a search hit (starting its download) or a download (`transferId`), while it arrives. */
   play(request: OperationArgs<'stream:open'>): Promise<void>;
   applyStream(info: StreamInfo): void;
+  /** Hand a finished download to the system's player (the desktop app only). */
+  openInSystemPlayer?: (transferId: string) => Promise<void>;
 }
 
 const spans = (verified: [number, number][]): ByteSpan[] => verified.map(([start, end]) => ({ start, end }));
@@ -84,6 +86,15 @@ export const createPlayerSlice: SliceFactory<PlayerSlice> = (host) => (set, get)
         get().notify('error', humanError(err, `play ${name}`));
       }
     },
+    openInSystemPlayer: host.openFile
+      ? async (id) => {
+          try {
+            await host.openFile!(id);
+          } catch (err) {
+            get().notify('error', humanError(err, 'open it with the system player'));
+          }
+        }
+      : undefined,
     applyStream: (info) => {
       if (get().player?.streamId !== info.id) return;
       set({ playerVerified: info.complete ? whole(info.size) : spans(info.verified), playerComplete: info.complete });
