@@ -8,6 +8,7 @@ import { formatBytes, formatEta, formatSpeed, percent } from '../shared/format.j
 import type { SearchHit, TransferInfo } from '../shared/types.js';
 import { HELP_TEXT, parseCommand, type CliCommand } from './cli-commands.js';
 import { formatAddress } from './peer/address.js';
+import { formatPeerSpec } from './peer/identity/peer-id.js';
 import { consoleLogger, printable } from './peer/logger.js';
 import { PEER_CLI_HELP, parsePeerArgs } from './peer/options.js';
 import { Peer } from './peer/peer.js';
@@ -275,9 +276,15 @@ class TerminalPeer {
   private printPeers(): void {
     const { known, neighbours } = this.peer.peers();
     this.print(`known peers (${known.length}):`);
-    for (const k of known) this.print(`  ${formatAddress(k)}\t${k.protocol}\t${k.source}${k.connected ? '\tconnected' : ''}`);
+    // ID@HOST:PORT where an ID is pinned; seed peers are marked as the plain-text links they are.
+    const proto = (p: string) => (p === 'v1' ? 'v1 unencrypted (seed peer)' : p === 'v2' ? 'v2 TLS' : p);
+    for (const k of known)
+      this.print(
+        `  ${formatPeerSpec(k)}\t${proto(k.protocol)}\t${k.source}${k.connected ? '\tconnected' : ''}${k.refused ? `\trefused: ${k.refused}` : ''}`,
+      );
     this.print(`neighbours (${neighbours.length}):`);
-    for (const n of neighbours) this.print(`  ${formatAddress(n)}\tv2\t${n.direction === 'out' ? 'outgoing' : 'incoming'}`);
+    for (const n of neighbours)
+      this.print(`  ${formatPeerSpec({ ...n, id: n.peerId })}\tv2 TLS\t${n.direction === 'out' ? 'outgoing' : 'incoming'}`);
   }
 
   private printStats(): void {

@@ -18,14 +18,14 @@ import type {
   StreamInfo,
   TransferInfo,
 } from './types.js';
-import { isSafeNetworkName, MEDIA_TYPES } from './types.js';
+import { isSafeNetworkName, MEDIA_TYPES, PEER_ID_PATTERN } from './types.js';
 
 const host = z.string().trim().min(1).max(255);
 const port = z.number().int().min(1).max(65535);
 const ttl = z.number().int().min(1).max(7);
 const id = z.string().min(1).max(128);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
-export const peerAddressSchema = z.object({ host, port });
+export const peerAddressSchema = z.object({ host, port, id: z.string().regex(PEER_ID_PATTERN).optional() });
 
 export const settingsPatchSchema = z
   .object({

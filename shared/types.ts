@@ -25,7 +25,16 @@ export type ProtocolVersion = 'v1' | 'v2' | 'unknown';
 export interface PeerAddress {
   host: string;
   port: number;
+  /**
+   * The peer ID a v2 link to this address must prove (TLS 1.3, certificate
+   * both ways): pinned in the known-peer list, or named by the hit or listing
+   * this address came from. Absent for seed (v1) peers and not-yet-met ones.
+   */
+  id?: string;
 }
+
+/** The shape of a peer ID: eight groups of seven base32 characters (its check characters are verified by the peer). */
+export const PEER_ID_PATTERN = /^([A-Z2-7]{7}-){7}[A-Z2-7]{7}$/;
 
 /** A file in our own shared folder. `name` is the path relative to the folder, with `/`. */
 export interface LocalFile {
@@ -55,6 +64,8 @@ export type PeerSource = 'bootstrap' | 'user' | 'discovered';
 export interface KnownPeer extends PeerAddress {
   protocol: ProtocolVersion;
   source: PeerSource;
+  /** Why the last link to this address was refused: it presented another ID than the pinned one. */
+  refused?: string;
   /** True while a v2 neighbour connection to or from this peer is open. */
   connected: boolean;
   lastSeen?: number;

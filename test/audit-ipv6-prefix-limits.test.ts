@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { limitKey } from '../electron/peer/address.js';
 import { DEFAULT_LISTENER_LIMITS, Listener } from '../electron/peer/listener.js';
 import { silentLogger } from '../electron/peer/logger.js';
+import { newPeerId } from './helpers/v2-wire.js';
 
 /** A socket as the server hands it over, from a given remote address (never connected anywhere). */
 function fakeSocket(remoteAddress: string): net.Socket & { destroyed: boolean } {
@@ -38,7 +39,7 @@ describe('audit #5: IPv6 limits per /64', () => {
   it('the per-IP connection limit holds across addresses of one /64', () => {
     const drops: string[] = [];
     const l = new Listener(
-      { v1: () => {}, v2: () => {}, drop: (r) => drops.push(r) },
+      { v1: () => {}, tls: () => {}, drop: (r) => drops.push(r) },
       { ...DEFAULT_LISTENER_LIMITS, maxConnectionsPerIp: 3 },
       silentLogger,
     );
@@ -57,7 +58,7 @@ describe('audit #5: IPv6 limits per /64', () => {
 
   it('a ban earned from one address of a /64 covers the others', () => {
     const limits = { ...DEFAULT_LISTENER_LIMITS, connectsPerSecondPerIp: 0.001, connectBurstPerIp: 2 };
-    const l = new Listener({ v1: () => {}, v2: () => {}, drop: () => {} }, limits, silentLogger);
+    const l = new Listener({ v1: () => {}, tls: () => {}, drop: () => {} }, limits, silentLogger);
     const server = (l as unknown as { server: net.Server }).server;
     const socks = Array.from({ length: 4 }, (_, i) => fakeSocket(`2001:db8:ee:ff::${i + 1}`));
     for (const s of socks) server.emit('connection', s);
@@ -95,6 +96,9 @@ describe('audit #5: inbound neighbours per /64', () => {
     const { FrameDecoder } = await import('../electron/peer/v2/frame.js');
     const self = {
       id: () => 'a'.repeat(32),
+      identity: () => {
+        throw new Error('no dials in this test');
+      },
       port: () => 1,
       boundHost: () => '::1',
       hello: (role: 'neighbour' | 'transfer' | 'query') => ({ t: 'hello' as const, v: 2, peerId: 'a'.repeat(32), port: 1, role }),
@@ -124,9 +128,7 @@ describe('audit #5: inbound neighbours per /64', () => {
         end() {},
       }),
     );
-    socks.forEach((s, i) =>
-      n.accept(s, new FrameDecoder(), { t: 'hello', v: 2, peerId: String(i + 1).repeat(32), port: 1000 + i, role: 'neighbour' }),
-    );
+    socks.forEach((s, i) => n.accept(s, new FrameDecoder(), { t: 'hello', v: 2, peerId: newPeerId(), port: 1000 + i, role: 'neighbour' }));
     expect(n.size).toBe(2);
     expect(stats.snapshot({ neighbours: 0, knownPeers: 0 }).drops['per-IP neighbour limit']).toBe(1);
     n.closeAll('test over');

@@ -3,11 +3,11 @@
  * list-result frames with more:true grew the lister without bound. A listing
  * now stops at a cap on files and on bytes, with a clear error.
  */
-import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../electron/peer/v2/frame.js';
 import { MAGIC, PROTOCOL_VERSION } from '../electron/peer/v2/messages.js';
-import { newId, startPeer } from './helpers/harness.js';
+import { startPeer } from './helpers/harness.js';
+import { serveV2ByHand, testIdentity } from './helpers/v2-wire.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 
 const { peers, servers } = cleanupAfterEach();
@@ -25,20 +25,24 @@ async function endlessLister(nameLength = 40): Promise<{ port: number; sent: () 
     })),
     more: true,
   });
-  const s = net.createServer((c) => {
+  // v2 runs inside TLS: the scripted lister has an identity of its own.
+  const identity = await testIdentity('endless-lister');
+  const srv = await serveV2ByHand(identity, (c, rest) => {
     c.on('error', () => {});
-    c.once('data', () => {
-      c.write(Buffer.concat([MAGIC, encodeFrame({ t: 'hello', v: PROTOCOL_VERSION, peerId: newId(), port: 1, role: 'query' })]));
+    const answer = () => {
+      c.write(Buffer.concat([MAGIC, encodeFrame({ t: 'hello', v: PROTOCOL_VERSION, peerId: identity.id, port: 1, role: 'query' })]));
       const pump = () => {
         while (!c.destroyed && c.write(page)) sent++;
       };
       c.on('drain', pump);
       c.once('data', pump);
-    });
+    };
+    if (rest.length) answer();
+    else c.once('data', answer);
+    c.resume();
   });
-  servers.push(s);
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return { port: (s.address() as net.AddressInfo).port, sent: () => sent };
+  servers.push(srv.server);
+  return { port: srv.port, sent: () => sent };
 }
 
 describe('audit #8: remote listing caps', () => {

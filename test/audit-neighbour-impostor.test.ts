@@ -2,15 +2,15 @@
  * Audit finding 12: a neighbour could be displaced by anyone whose hello
  * claimed its peer ID, and the impostor then received the user's searches.
  * An established link now stays; the ID tie-break is only for a simultaneous
- * dial (same host, links a moment apart). TLS will make IDs unforgeable.
+ * dial (same host, links a moment apart). And with TLS an ID cannot be
+ * claimed at all: a hello must claim the ID its certificate proves.
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readHandshake, sendHello } from '../electron/peer/v2/connection.js';
-import { FrameDecoder } from '../electron/peer/v2/frame.js';
-import { PROTOCOL_VERSION, type V2Message } from '../electron/peer/v2/messages.js';
+import type { V2Message } from '../electron/peer/v2/messages.js';
 import { startPeer, waitFor, type TestPeer } from './helpers/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
+import { dialV2ByHand, newTestIdentity } from './helpers/v2-wire.js';
 
 const { peers } = cleanupAfterEach();
 const sockets: net.Socket[] = [];
@@ -18,16 +18,29 @@ afterEach(() => {
   for (const s of sockets.splice(0)) s.destroy();
 });
 
-/** A neighbour link whose hello claims `peerId`, from `localAddress`; collects what it is sent. */
+/**
+ * A neighbour link over TLS with a key of its own, whose hello claims
+ * `peerId`, from `localAddress`; collects what it is sent. With TLS the claim
+ * no longer matches the certificate, so the link is dropped during the
+ * handshake: `closed()` is then true and nothing was received.
+ */
 async function impostor(to: TestPeer, peerId: string, localAddress: string) {
-  const socket = net.connect({ host: '127.0.0.1', port: to.port, localAddress });
-  await new Promise<void>((res, rej) => socket.once('connect', () => res()).once('error', rej));
-  sockets.push(socket);
-  const decoder = new FrameDecoder();
-  sendHello(socket, { t: 'hello', v: PROTOCOL_VERSION, peerId, port: 1, role: 'neighbour', agent: 'impostor' });
-  await readHandshake(socket, decoder, 2000);
   const got: V2Message[] = [];
   let closed = false;
+  let link;
+  try {
+    link = await dialV2ByHand(to.addr, {
+      role: 'neighbour',
+      claim: peerId,
+      localAddress,
+      identity: await newTestIdentity(),
+      timeoutMs: 2000,
+    });
+  } catch {
+    return { got, closed: () => true };
+  }
+  const { socket, decoder } = link;
+  sockets.push(socket);
   socket.on('data', (c: Buffer) => {
     try {
       got.push(...decoder.push(c));

@@ -11,6 +11,7 @@ import type { SearchHit } from '../shared/types.js';
 import { newId, startPeer, waitFor, type TestPeer } from './helpers/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 import { RawNeighbour } from './helpers/raw-neighbour.js';
+import { newPeerId } from './helpers/v2-wire.js';
 
 const { peers } = cleanupAfterEach();
 const raws: RawNeighbour[] = [];
@@ -39,7 +40,7 @@ function hit(id: string, name: string, host = '127.0.0.1') {
     t: 'hit' as const,
     id,
     hops: 0,
-    peer: { host, port: 6379, peerId: newId() },
+    peer: { host, port: 6379, peerId: newPeerId() },
     files: [{ name, size: 5, type: 'music' as const, sha256: SHA }],
   };
 }
@@ -69,7 +70,7 @@ describe('audit #6: names and hosts from the network', () => {
     x.send(hit(id, 'song.mp3', '0.0.0.0'));
     const { discoverId } = a.peer.discover(1);
     await waitFor('the ping', () => x.of('ping').some((p) => p.id === discoverId));
-    x.send({ t: 'pong', id: discoverId, hops: 0, peer: { host: '224.0.0.1', port: 5000, peerId: newId() }, files: 1, bytes: 1 });
+    x.send({ t: 'pong', id: discoverId, hops: 0, peer: { host: '224.0.0.1', port: 5000, peerId: newPeerId() }, files: 1, bytes: 1 });
     x.send(hit(id, 'good.mp3'));
     await waitFor('the good hit', () => hits.length === 1);
     expect(hits.map((h) => h.name)).toEqual(['good.mp3']);

@@ -12,6 +12,9 @@ import { cleanupAfterEach } from './helpers/cleanup.js';
 
 const { start, servers } = cleanupAfterEach();
 
+/** A v2 dial: a TLS ClientHello (v2 runs inside TLS), or the plain magic of old. */
+const isV2 = (text: string) => text.startsWith('\x16\x03') || text.startsWith('MTELLA2');
+
 /** A stand-in seed peer: never answers a hello (so it is taken for v1), records each message. */
 async function fakeSeed(): Promise<{ port: number; messages: string[] }> {
   const messages: string[] = [];
@@ -20,10 +23,10 @@ async function fakeSeed(): Promise<{ port: number; messages: string[] }> {
     c.on('error', () => {});
     c.on('data', (d: Buffer) => {
       text += d.toString('latin1');
-      if (text.startsWith('MTELLA2')) c.end();
+      if (isV2(text)) c.end();
     });
     c.on('end', () => {
-      if (text && !text.startsWith('MTELLA2')) messages.push(text);
+      if (text && !isV2(text)) messages.push(text);
       c.end();
     });
   });

@@ -2,24 +2,24 @@
  * Audit finding 13: terminal escape sequences from the network were printed
  * raw in log lines, `found:` lines and LISTR output. One helper escapes them.
  */
-import net from 'node:net';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { formatHit } from '../electron/cli.js';
 import { consoleLogger, printable } from '../electron/peer/logger.js';
-import { readHandshake, sendHello } from '../electron/peer/v2/connection.js';
+import { sendHello } from '../electron/peer/v2/connection.js';
 import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
 import { localPeerArgs, spawnCli, type CliProcess } from './helpers/cli.js';
 import { cleanupTemp, tempDir } from './helpers/harness.js';
+import { serveV2ByHand, testIdentity } from './helpers/v2-wire.js';
 
 const EVIL = 'song\x1b]0;pwned\x07\x1b[2J\r\nSET x\u009b31m\u202e.mp3';
 // eslint-disable-next-line no-control-regex
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 const running: CliProcess[] = [];
-const servers: net.Server[] = [];
+const closers: (() => void)[] = [];
 afterAll(() => {
   for (const c of running) c.proc.kill('SIGKILL');
-  for (const s of servers) s.close();
+  for (const close of closers) close();
   cleanupTemp();
 });
 afterEach(() => vi.restoreAllMocks());
@@ -61,29 +61,31 @@ describe('what reaches the terminal', () => {
 
   it('LISTR output of a hostile peer, through the real bin', async () => {
     // A v2 peer on loopback whose listing carries escape sequences in a name.
-    const server = net.createServer((socket) => {
+    // v2 runs inside TLS: the scripted server has an identity of its own.
+    const identity = await testIdentity('hostile-lister');
+    const server = await serveV2ByHand(identity, (socket, rest) => {
       const decoder = new FrameDecoder();
+      decoder.append(rest);
       socket.on('error', () => socket.destroy());
-      void readHandshake(socket, decoder, 5000)
-        .then(() => {
-          sendHello(socket, { t: 'hello', v: 2, peerId: 'e'.repeat(32), port: 1, role: 'query' });
-          const answer = () => {
-            for (let m = decoder.next(); m; m = decoder.next()) {
-              if (m.t === 'list')
-                socket.end(
-                  encodeFrame({ t: 'list-result', files: [{ name: EVIL, size: 5, type: 'music', sha256: 'a'.repeat(64) }], more: false }),
-                );
-            }
-          };
-          answer();
-          socket.on('data', (c) => (decoder.append(c), answer()));
-          socket.resume(); // readHandshake pauses the socket once the hello is in
-        })
-        .catch(() => socket.destroy());
+      let helloSeen = false;
+      const answer = () => {
+        for (let m = decoder.next(); m; m = decoder.next()) {
+          if (m.t === 'hello' && !helloSeen) {
+            helloSeen = true;
+            sendHello(socket, { t: 'hello', v: 2, peerId: identity.id, port: 1, role: 'query' });
+          }
+          if (m.t === 'list')
+            socket.end(
+              encodeFrame({ t: 'list-result', files: [{ name: EVIL, size: 5, type: 'music', sha256: 'a'.repeat(64) }], more: false }),
+            );
+        }
+      };
+      socket.on('data', (c: Buffer) => (decoder.append(c), answer()));
+      answer();
+      socket.resume();
     });
-    servers.push(server);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as net.AddressInfo).port;
+    closers.push(server.close);
+    const port = server.port;
     const cli = spawnCli(localPeerArgs(tempDir()));
     running.push(cli);
     cli.proc.stdin.end(`LISTR,127.0.0.1,${port}\n`);

@@ -6,10 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseCommand } from '../electron/cli-commands.js';
-import { connectTcp, readHandshake, sendHello } from '../electron/peer/v2/connection.js';
-import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
+import { encodeFrame } from '../electron/peer/v2/frame.js';
 import { localPeerArgs, spawnCli, type CliProcess } from './helpers/cli.js';
 import { cleanupTemp, randomBytes, sameBytes, sleep, tempDir } from './helpers/harness.js';
+import { dialV2ByHand } from './helpers/v2-wire.js';
 
 const running: CliProcess[] = [];
 afterAll(() => {
@@ -142,10 +142,7 @@ describe('mactella (the real bin)', () => {
   it('QUIT waits for a running upload and says which; the end of stdin works the same', async () => {
     const data = randomBytes(6 * 1024 * 1024);
     const a = await startCliPeer({ 'big.mov': data });
-    const socket = await connectTcp('127.0.0.1', a.port, 2000);
-    const decoder = new FrameDecoder();
-    sendHello(socket, { t: 'hello', v: 2, peerId: 'c'.repeat(32), port: 1, role: 'transfer' });
-    await readHandshake(socket, decoder, 2000);
+    const { socket, decoder } = await dialV2ByHand({ host: '127.0.0.1', port: a.port }, { role: 'transfer' });
     socket.write(encodeFrame({ t: 'get', name: 'big.mov', offset: 0 }));
     await sleep(300);
     a.cli.send('QUIT');

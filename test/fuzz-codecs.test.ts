@@ -7,6 +7,7 @@ import { encodeV1, parseV1, parseV1Listing, formatV1Listing, V1ProtocolError, ty
 import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
 import { toV2Message, V2ProtocolError, type V2Message } from '../electron/peer/v2/messages.js';
 import { isSafeNetworkName, MEDIA_TYPES } from '../shared/types.js';
+import { peerIdFromSpki } from '../electron/peer/identity/peer-id.js';
 
 const RUNS = { numRuns: 1000 };
 
@@ -14,6 +15,8 @@ const RUNS = { numRuns: 1000 };
 
 const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`));
 const id = hex(32);
+/** Peer IDs: the SHA-256 of any key material, in the checked base32 form. */
+const peerIdArb = fc.uint8Array({ minLength: 1, maxLength: 64 }).map((b) => peerIdFromSpki(b));
 const sha = hex(64);
 const u8 = fc.integer({ min: 0, max: 255 });
 const count = fc.maxSafeNat();
@@ -25,7 +28,7 @@ const literalHost = fc.oneof(
   fc.tuple(u8, u8, u8, u8).map((p) => p.join('.')),
   fc.constantFrom('localhost', '::1', 'fd00::7', '2001:db8::1'),
 );
-const peer = fc.record({ host: literalHost, port, peerId: id });
+const peer = fc.record({ host: literalHost, port, peerId: peerIdArb });
 const fileName = text(1, 60).filter(isSafeNetworkName);
 const file = fc.record({ name: fileName, size: count, type: mediaType, sha256: sha });
 
@@ -33,7 +36,7 @@ const v2Message: fc.Arbitrary<V2Message> = fc.oneof(
   fc.record({
     t: fc.constant('hello' as const),
     v: fc.integer({ min: 1, max: 1000 }),
-    peerId: id,
+    peerId: peerIdArb,
     port: fc.integer({ min: 0, max: 65535 }),
     role: fc.constantFrom('neighbour' as const, 'transfer' as const, 'query' as const),
     agent: text(0, 64),

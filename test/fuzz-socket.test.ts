@@ -1,12 +1,15 @@
-import net from 'node:net';
+import type tls from 'node:tls';
 import fc from 'fast-check';
 import { afterAll, expect, it } from 'vitest';
 import { DEFAULT_LISTENER_LIMITS } from '../electron/peer/listener.js';
 import { parseV1 } from '../electron/peer/v1/codec.js';
 import { DEFAULT_LIMITS } from '../electron/peer/v2/connection.js';
 import { MAGIC, PROTOCOL_VERSION } from '../electron/peer/v2/messages.js';
-import { cleanupTemp, mb, newId, pool, startPeer, waitFor } from './helpers/harness.js';
+import { cleanupTemp, mb, pool, startPeer, waitFor } from './helpers/harness.js';
 import { v1Request } from './helpers/raw-neighbour.js';
+import { peerIdFromSpki } from '../electron/peer/identity/peer-id.js';
+import { secureDial } from '../electron/peer/identity/tls-link.js';
+import { testIdentity } from './helpers/v2-wire.js';
 
 afterAll(() => cleanupTemp());
 
@@ -44,7 +47,14 @@ const v2Object = fc.record(
     ttl: small,
     hops: small,
     q: fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), anyField),
-    peer: fc.oneof(fc.record({ host: fc.constant('127.0.0.1'), port: fc.integer({ min: 1, max: 65535 }), peerId: hex(32) }), anyField),
+    peer: fc.oneof(
+      fc.record({
+        host: fc.constant('127.0.0.1'),
+        port: fc.integer({ min: 1, max: 65535 }),
+        peerId: fc.uint8Array({ minLength: 1, maxLength: 8 }).map((b) => peerIdFromSpki(b)),
+      }),
+      anyField,
+    ),
     files: fc.oneof(
       fc.array(fc.record({ name: fc.string(), size: small, type: fc.constantFrom('music', 'video', 'x'), sha256: hex(64) }), {
         maxLength: 3,
@@ -128,10 +138,16 @@ const v1Text: fc.Arbitrary<Buffer> = fc
   )
   .map((s) => Buffer.from(s));
 
-/** Handshake as a (random) role, then write the fuzzed frames; resolves when the peer closes or all is sent. */
-function v2Session(port: number, role: string, frames: Buffer[]): Promise<void> {
+/** TLS (v2 runs inside it), handshake as a (random) role, then write the fuzzed frames; resolves when the peer closes or all is sent. */
+async function v2Session(port: number, role: string, frames: Buffer[]): Promise<void> {
+  const identity = await testIdentity();
+  let s: tls.TLSSocket;
+  try {
+    ({ socket: s } = await secureDial('127.0.0.1', port, identity, { timeoutMs: 3000 }));
+  } catch {
+    return; // refused (e.g. a rate limit): as good as closed
+  }
   return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
     const timer = setTimeout(() => s.destroy(), 3000);
     s.on('error', () => {});
     s.on('data', () => {});
@@ -139,21 +155,19 @@ function v2Session(port: number, role: string, frames: Buffer[]): Promise<void> 
       clearTimeout(timer);
       resolve();
     });
-    s.on('connect', () => {
-      const hello = { t: 'hello', v: PROTOCOL_VERSION, peerId: newId(), port: 1, role };
-      s.write(Buffer.concat([MAGIC, frameOf(Buffer.from(JSON.stringify(hello)))]));
-      let i = 0;
-      const step = () => {
-        if (s.destroyed) return;
-        if (i >= frames.length) {
-          s.end();
-          return;
-        }
-        s.write(frames[i++]!);
-        setImmediate(step);
-      };
-      step();
-    });
+    const hello = { t: 'hello', v: PROTOCOL_VERSION, peerId: identity.id, port: 1, role };
+    s.write(Buffer.concat([MAGIC, frameOf(Buffer.from(JSON.stringify(hello)))]));
+    let i = 0;
+    const step = () => {
+      if (s.destroyed) return;
+      if (i >= frames.length) {
+        s.end();
+        return;
+      }
+      s.write(frames[i++]!);
+      setImmediate(step);
+    };
+    step();
   });
 }
 

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { FrameDecoder } from '../electron/peer/v2/frame.js';
-import { connectTcp, readHandshake, sendHello } from '../electron/peer/v2/connection.js';
-import { PROTOCOL_VERSION, type V2Message } from '../electron/peer/v2/messages.js';
-import { cleanupTemp, newId, startPeer, tempDir, waitFor, type TestPeer } from './helpers/harness.js';
+import type { V2Message } from '../electron/peer/v2/messages.js';
+import { cleanupTemp, startPeer, tempDir, waitFor, type TestPeer } from './helpers/harness.js';
 import { v1Request } from './helpers/raw-neighbour.js';
+import { dialV2ByHand } from './helpers/v2-wire.js';
 
 const SECRET = 'SECRET-SENTINEL-CONTENT';
 const root = tempDir('mactella-hostile-');
@@ -91,11 +91,7 @@ function hostileNames(): string[] {
 
 /** A v2 GET by name on a transfer connection; returns every frame and raw byte the peer sent. */
 async function v2Get(name: string): Promise<{ frames: V2Message[]; raw: string }> {
-  const s = await connectTcp('127.0.0.1', a.addr.port, 2000);
-  const decoder = new FrameDecoder();
-  sendHello(s, { t: 'hello', v: PROTOCOL_VERSION, peerId: newId(), port: 1, role: 'transfer' });
-  const remote = await readHandshake(s, decoder, 2000);
-  expect(remote).not.toBe('v1');
+  const { socket: s, decoder } = await dialV2ByHand(a.addr, { role: 'transfer' });
   const chunks: Buffer[] = [];
   const done = new Promise<void>((r) => s.on('close', () => r()));
   s.on('data', (c: Buffer) => chunks.push(c));

@@ -6,6 +6,7 @@ import { FrameDecoder } from '../electron/peer/v2/frame.js';
 import { newId, waitFor, type TestPeer } from './helpers/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 import { RawNeighbour, v1Request } from './helpers/raw-neighbour.js';
+import { newPeerId } from './helpers/v2-wire.js';
 
 const { start } = cleanupAfterEach();
 const raws: RawNeighbour[] = [];
@@ -80,7 +81,7 @@ describe('TTL rules', () => {
     const a = await start();
     const x = await raw(a);
     await waitFor('the raw neighbour', () => neighbourCount(a) === 1);
-    x.send({ t: 'pong', id: newId(), hops: 0, peer: { host: '127.0.0.1', port: 9, peerId: newId() }, files: 1, bytes: 1 });
+    x.send({ t: 'pong', id: newId(), hops: 0, peer: { host: '127.0.0.1', port: 9, peerId: newPeerId() }, files: 1, bytes: 1 });
     x.send({ t: 'list' });
     await waitFor('both drops counted', () => drops(a)['reply without route'] === 1 && drops(a)['unexpected list'] === 1);
   });
@@ -237,7 +238,7 @@ describe('per-neighbour send queue', () => {
       t: 'hit' as const,
       id: newId(),
       hops: 0,
-      peer: { host: '127.0.0.1', port: 1, peerId: newId() },
+      peer: { host: '127.0.0.1', port: 1, peerId: newPeerId() },
       files: [{ name: 'y'.repeat(300), size: 1, type: 'music' as const, sha256: 'a'.repeat(64) }],
     });
     let i = 0;

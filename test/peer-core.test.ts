@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
+import { encodeFrame } from '../electron/peer/v2/frame.js';
 import { MAGIC } from '../electron/peer/v2/messages.js';
-import { connectTcp, readHandshake, sendHello } from '../electron/peer/v2/connection.js';
 import { SeedPeer } from './helpers/seed-peer.js';
+import { dialV2ByHand } from './helpers/v2-wire.js';
 import { cleanupTemp, randomBytes, sameBytes, sha256, sleep, startPeer, tempDir, waitFor, type TestPeer } from './helpers/harness.js';
 
 afterAll(() => cleanupTemp());
@@ -121,10 +121,7 @@ describe('QUIT', () => {
     const data = randomBytes(8 * 1024 * 1024);
     const src = await startPeer({ files: { 'big.mov': data } });
     // A slow downloader: handshake, GET, then read nothing for a while.
-    const socket = await connectTcp('127.0.0.1', src.addr.port, 2000);
-    const decoder = new FrameDecoder();
-    sendHello(socket, { t: 'hello', v: 2, peerId: 'd'.repeat(32), port: 1, role: 'transfer' });
-    expect(await readHandshake(socket, decoder, 2000)).not.toBe('v1');
+    const { socket, decoder } = await dialV2ByHand(src.addr, { role: 'transfer' });
     socket.write(encodeFrame({ t: 'get', name: 'big.mov', offset: 0 }));
     await waitFor('upload to start', () => src.peer.activeTransfers().length === 1);
     expect(src.peer.activeTransfers()[0]).toMatchObject({ direction: 'up', name: 'big.mov' });
@@ -148,10 +145,7 @@ describe('QUIT', () => {
   });
   it('a FORCEQUIT while QUIT is waiting stops at once, and both calls finish', async () => {
     const src = await startPeer({ files: { 'big.mov': randomBytes(8 * 1024 * 1024) } });
-    const socket = await connectTcp('127.0.0.1', src.addr.port, 2000);
-    const decoder = new FrameDecoder();
-    sendHello(socket, { t: 'hello', v: 2, peerId: 'b'.repeat(32), port: 1, role: 'transfer' });
-    await readHandshake(socket, decoder, 2000);
+    const { socket } = await dialV2ByHand(src.addr, { role: 'transfer' });
     socket.write(encodeFrame({ t: 'get', name: 'big.mov', offset: 0 }));
     await waitFor('upload to start', () => src.peer.activeTransfers().length === 1);
     let quitDone = false;

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TypedEmitter } from '../electron/peer/typed-emitter.js';
 import type { EventPayloads } from '../shared/contract.js';
 import { HostCache } from '../electron/peer/host-cache.js';
@@ -17,7 +17,9 @@ import { KeyedRateLimiter } from '../electron/peer/seen-table.js';
 import { StatsCounter } from '../electron/peer/stats.js';
 import { DEFAULT_TUNING } from '../electron/peer/tuning.js';
 import type { PeerSelf } from '../electron/peer/components.js';
+import type { PeerIdentity } from '../electron/peer/identity/identity.js';
 import { cleanupTemp, startPeer, tempDir, type TestPeer } from './helpers/harness.js';
+import { testIdentity } from './helpers/v2-wire.js';
 
 const started: TestPeer[] = [];
 afterAll(async () => {
@@ -105,13 +107,19 @@ describe('a start that fails undoes what it began', () => {
 });
 
 describe('neighbours (fake clock)', () => {
+  let ownId: PeerIdentity;
+  beforeAll(async () => {
+    ownId = await testIdentity();
+  });
+
   function build(cap: number, clock = fakeClock()) {
     const hostCache = new HostCache(path.join(tempDir(), 'hosts.json'), []);
     const self: PeerSelf = {
-      id: () => 'a'.repeat(32),
+      id: () => ownId.id,
+      identity: () => ownId,
       port: () => 1,
       boundHost: () => '127.0.0.1',
-      hello: (role) => ({ t: 'hello', v: 2, peerId: 'a'.repeat(32), port: 1, role }),
+      hello: (role) => ({ t: 'hello', v: 2, peerId: ownId.id, port: 1, role }),
       isSelf: () => false,
       markSelf: () => {},
       isLive: () => true,

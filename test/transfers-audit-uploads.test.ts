@@ -12,6 +12,7 @@ import { MAGIC, type V2Message } from '../electron/peer/v2/messages.js';
 import { randomFile, tempDir, waitFor } from './helpers/harness.js';
 import { listenTracked } from './helpers/tracked-server.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
+import { newPeerId } from './helpers/v2-wire.js';
 
 const MiB = 1 << 20;
 cleanupAfterEach();
@@ -39,7 +40,10 @@ async function uploader(files: Record<string, number>, deps: Partial<TransferDep
     downloadDir: () => path.join(root, 'downloads'),
     stats: new StatsCounter(),
     log: quiet,
-    hello: () => ({ t: 'hello', v: 2, peerId: 'u'.repeat(32), port: 0, role: 'transfer' }),
+    hello: () => ({ t: 'hello', v: 2, peerId: newPeerId(), port: 0, role: 'transfer' }),
+    identity: () => {
+      throw new Error('an uploader does not dial');
+    },
     protocolOf: () => 'unknown',
     setProtocol: () => {},
     emit: () => {},
@@ -85,7 +89,7 @@ async function uploader(files: Record<string, number>, deps: Partial<TransferDep
   return { tm, port, sums, share };
 }
 
-const hello: Hello = { t: 'hello', v: 2, peerId: 'd'.repeat(32), port: 1, role: 'transfer' };
+const hello: Hello = { t: 'hello', v: 2, peerId: newPeerId(), port: 1, role: 'transfer' };
 
 /**
  * A downloader's transfer connection from `localAddress`. `frames` collects

@@ -9,6 +9,7 @@ import type { StatsCounter } from './stats.js';
 import type { TransferManager } from './transfers/transfer-manager.js';
 import type { TypedEmitter } from './typed-emitter.js';
 import type { Hello } from './v2/connection.js';
+import type { PeerIdentity } from './identity/identity.js';
 
 /** Time as the parts see it; tests hand in a fake one. */
 export interface Clock {
@@ -38,6 +39,8 @@ export interface PeerComponents {
 export interface PeerSelf {
   /** Our peer ID. */
   id(): string;
+  /** Our key and certificate: every v2 link is TLS 1.3 with them. */
+  identity(): PeerIdentity;
   /** Our listening port (0 before listening). */
   port(): number;
   /** The host we listen on as bound (may be unspecified, e.g. 0.0.0.0). */

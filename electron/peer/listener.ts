@@ -2,6 +2,7 @@ import net from 'node:net';
 import { limitKey } from './address.js';
 import type { Logger } from './logger.js';
 import { TokenBucket } from './token-bucket.js';
+import { couldBeTlsClientHello, looksLikeTlsClientHello } from './identity/tls-link.js';
 import { MAGIC } from './v2/messages.js';
 
 export interface ListenerLimits {
@@ -95,15 +96,16 @@ export class ConnectTracker {
 }
 
 export interface ListenerHandlers {
-  /** The connection started with the v2 magic; `rest` follows it. */
-  v2(socket: net.Socket, rest: Buffer): void;
+  /** The connection started with a TLS ClientHello (v2 runs inside TLS); `first` is what arrived so far. */
+  tls(socket: net.Socket, first: Buffer): void;
   /** Anything else is a seed (v1) message; `first` is what arrived so far. */
   v1(socket: net.Socket, first: Buffer, ended: boolean): void;
   drop(reason: string): void;
 }
 
 /**
- * The one listening port. It tells v1 and v2 apart from the first bytes,
+ * The one listening port. It tells v1 and v2 apart from the first bytes
+ * (v2 starts with a TLS ClientHello, `0x16 0x03`; v1 is plain text),
  * enforces connection limits (total and per remote IP), and tracks every open
  * socket so that close() really closes.
  */
@@ -198,15 +200,22 @@ export class Listener {
     }, this.limits.firstByteTimeoutMs);
     const onData = (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
+      if (buf.length < 2 && couldBeTlsClientHello(buf)) return; // could still be TLS
       const n = Math.min(buf.length, MAGIC.length);
-      const isPrefix = buf.subarray(0, n).equals(MAGIC.subarray(0, n));
-      if (isPrefix && buf.length < MAGIC.length) return; // could still be v2
+      const plainV2 = buf.subarray(0, n).equals(MAGIC.subarray(0, n));
+      if (plainV2 && buf.length < MAGIC.length) return; // could still be the magic
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('end', onEnd);
       socket.pause();
-      if (isPrefix) this.handlers.v2(socket, buf.subarray(MAGIC.length));
-      else this.handlers.v1(socket, buf, false);
+      if (looksLikeTlsClientHello(buf)) return this.handlers.tls(socket, buf);
+      if (plainV2) {
+        // v2 runs only inside TLS now; the magic in plain text is an old or a forged client.
+        this.handlers.drop('plain-text v2');
+        this.log.warn(`refused plain-text v2 from ${socket.remoteAddress}: v2 needs TLS`);
+        return void socket.destroy();
+      }
+      this.handlers.v1(socket, buf, false);
     };
     const onEnd = () => {
       clearTimeout(timer);

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { EVENT_NAMES, type EventPayloads } from '../../shared/contract.js';
@@ -13,10 +14,11 @@ import type {
   Stats,
   TransferInfo,
 } from '../../shared/types.js';
-import { formatAddress, isUnspecified, parseHostPort } from './address.js';
+import { formatAddress, isUnspecified } from './address.js';
 import { SelfAddresses, systemClock, type Clock, type PeerComponents, type PeerSelf } from './components.js';
-import { readJson, writeFileAtomic } from './fs-util.js';
 import { HostCache } from './host-cache.js';
+import { loadOrCreateIdentity, type PeerIdentity } from './identity/identity.js';
+import { parsePeerSpec } from './identity/peer-id.js';
 import { Library } from './library.js';
 import { Lifecycle, startError, type PeerStatus } from './lifecycle.js';
 import { Listener } from './listener.js';
@@ -37,6 +39,7 @@ import { DEFAULT_TUNING, type PeerTuning } from './tuning.js';
 import { TypedEmitter } from './typed-emitter.js';
 import type { Hello } from './v2/connection.js';
 import { PROTOCOL_VERSION } from './v2/messages.js';
+import { acceptSecureV2 } from './v2/secure-v2.js';
 
 export { DEFAULT_TUNING, type PeerTuning };
 
@@ -61,8 +64,10 @@ export class Peer {
   readonly events = new TypedEmitter<EventPayloads>();
   readonly stats = new StatsCounter();
   readonly log: Logger;
+  /** Our peer ID: derived from our key, the same on every start. */
   id = '';
   transfers!: TransferManager;
+  private identity!: PeerIdentity;
   /** Play while it downloads: open streams, which the adapters read by id. */
   readonly streams = new StreamService({
     transfers: () => this.transfers,
@@ -96,6 +101,7 @@ export class Peer {
     this.log = callbackLogger((line) => this.events.emit('log', line), deps.logger ?? silentLogger);
     this.self = {
       id: () => this.id,
+      identity: () => this.identity,
       port: () => this.bound.port,
       boundHost: () => this.bound.host,
       hello: (role) => this.hello(role),
@@ -131,7 +137,9 @@ export class Peer {
     const o = this.opts;
     await fs.promises.mkdir(o.dataDir, { recursive: true });
     await fs.promises.mkdir(o.downloadDir, { recursive: true });
-    this.id = await this.loadPeerId();
+    // A corrupt key stops the start (IdentityError): a silent new identity would break every pin on us.
+    this.identity = await loadOrCreateIdentity(o.dataDir);
+    this.id = this.identity.id;
     this.hostCache = new HostCache(path.join(o.dataDir, 'hosts.json'), o.bootstrap);
     await this.hostCache.load();
     this.library = this.createLibrary(o.sharedDir);
@@ -140,7 +148,7 @@ export class Peer {
     await this.transfers.restore();
     this.listener = new Listener(
       {
-        v2: (s, rest) => void this.v2Inbound.accept(s, rest),
+        tls: (s, first) => void this.acceptTls(s, first),
         v1: (s, first, ended) => void this.v1.accept(s, first, ended),
         drop: (reason) => this.stats.drop(reason),
       },
@@ -199,6 +207,9 @@ export class Peer {
       stats: this.stats,
       log: this.log,
       hello: () => this.hello('transfer'),
+      identity: () => this.identity,
+      pinnedId: (a) => this.hostCache.pinnedId(a),
+      proved: (a, id) => void this.hostCache.pin(a, id),
       protocolOf: (a) => this.hostCache.get(a)?.protocol ?? 'unknown',
       setProtocol: (a, v) => this.hostCache.setProtocol(a, v),
       emit: (ev, t) => this.events.emit(ev, t),
@@ -227,13 +238,18 @@ export class Peer {
     );
   }
 
-  private async loadPeerId(): Promise<string> {
-    const file = path.join(this.opts.dataDir, 'peer-id.json');
-    const saved = await readJson<{ id?: string }>(file);
-    if (saved?.id && /^[0-9a-f]{32}$/.test(saved.id)) return saved.id;
-    const id = newId();
-    await writeFileAtomic(file, JSON.stringify({ id }));
-    return id;
+  /** A connection that opened with a TLS ClientHello: TLS (both certificates), the magic inside, then the v2 hello. */
+  private async acceptTls(raw: net.Socket, first: Buffer): Promise<void> {
+    const from = raw.remoteAddress;
+    let accepted;
+    try {
+      accepted = await acceptSecureV2(raw, first, this.identity, this.tuning.handshakeTimeoutMs);
+    } catch (e) {
+      this.stats.drop('TLS handshake failed');
+      this.log.warn(`dropped TLS connection from ${from}: ${(e as Error).message}`);
+      return;
+    }
+    await this.v2Inbound.accept(accepted.socket, accepted.rest, accepted.remoteId);
   }
 
   // ------------------------------------------------------------------ operations
@@ -332,7 +348,7 @@ export class Peer {
 
   /** Change settings at run time; they persist. Port and host take effect at the next start. */
   async updateSettings(patch: Partial<Settings>): Promise<Settings> {
-    const next = mergeSettingsPatch(this.opts, patch, (s) => parseHostPort(s));
+    const next = mergeSettingsPatch(this.opts, patch, (s) => parsePeerSpec(s));
     if (next.sharedDir !== this.opts.sharedDir) await this.swapLibrary(next.sharedDir);
     if (next.downloadDir !== this.opts.downloadDir) await fs.promises.mkdir(next.downloadDir, { recursive: true });
     this.transfers.slots.setSlots(next.uploadSlots);

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import { computePieces } from '../../electron/peer/transfers/pieces.js';
 import { SocketReader } from '../../electron/peer/transfers/socket-reader.js';
 import { encodeFrame, FrameDecoder } from '../../electron/peer/v2/frame.js';
 import { MAGIC } from '../../electron/peer/v2/messages.js';
+import { serveV2ByHand, testIdentity } from './v2-wire.js';
 
 /** A v2 source that speaks the real protocol but corrupts every piece it sends; close `server` when done. */
 export interface LyingSource {
@@ -18,14 +19,15 @@ export async function lyingSource(file: string, name: string, lie: 'every-piece'
   const list = await computePieces(file);
   const data = await fs.promises.readFile(file);
   const lies: number[] = [];
-  const server = net.createServer((socket) => {
+  // v2 runs inside TLS: the liar has an identity of its own (it proves it; it lies only about the bytes).
+  const identity = await testIdentity('lying-source');
+  const { server, port } = await serveV2ByHand(identity, (socket, rest) => {
     socket.on('error', () => {});
     void (async () => {
       const decoder = new FrameDecoder(1 << 20);
-      const reader = new SocketReader(socket);
-      if (!(await reader.read(MAGIC.length))?.equals(MAGIC)) return socket.destroy();
+      const reader = new SocketReader(socket, rest);
       if ((await reader.frame(decoder))?.t !== 'hello') return socket.destroy();
-      socket.write(Buffer.concat([MAGIC, encodeFrame({ t: 'hello', v: 2, peerId: 'e'.repeat(32), port: 0, role: 'transfer' })]));
+      socket.write(Buffer.concat([MAGIC, encodeFrame({ t: 'hello', v: 2, peerId: identity.id, port: 0, role: 'transfer' })]));
       for (let m = await reader.frame(decoder).catch(() => undefined); m; m = await reader.frame(decoder).catch(() => undefined)) {
         if (m.t === 'pieces') {
           socket.write(
@@ -44,6 +46,5 @@ export async function lyingSource(file: string, name: string, lie: 'every-piece'
       }
     })();
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as net.AddressInfo).port, lies, server };
+  return { port, lies, server };
 }

@@ -1,10 +1,11 @@
 /** A scripted v2 neighbour and one-shot v1 requests, to play a hostile or scripted peer over real sockets. */
 import net from 'node:net';
+import type tls from 'node:tls';
 import type { PeerAddress } from '../../shared/types.js';
-import { connectTcp, readHandshake, sendHello, type Hello } from '../../electron/peer/v2/connection.js';
+import type { Hello } from '../../electron/peer/v2/connection.js';
 import { encodeFrame, FrameDecoder } from '../../electron/peer/v2/frame.js';
-import { PROTOCOL_VERSION, type V2Message } from '../../electron/peer/v2/messages.js';
-import { newId } from './harness.js';
+import type { V2Message } from '../../electron/peer/v2/messages.js';
+import { dialV2ByHand, newTestIdentity } from './v2-wire.js';
 
 /**
  * A scripted v2 neighbour over a real socket: it does the handshake, then
@@ -13,28 +14,26 @@ import { newId } from './harness.js';
 export class RawNeighbour {
   readonly received: V2Message[] = [];
   closed = false;
-  readonly peerId = newId();
   remote!: Hello;
-  private constructor(readonly socket: net.Socket) {}
+  private constructor(
+    readonly socket: tls.TLSSocket,
+    /** The ID this neighbour proved (its test identity's) and claimed. */
+    readonly peerId: string,
+  ) {}
 
+  /** Dial over TLS with a test identity (v2 runs only inside TLS), then the hellos. */
   static async connect(to: PeerAddress, o: { role?: Hello['role']; port?: number; localAddress?: string } = {}): Promise<RawNeighbour> {
-    const socket = o.localAddress
-      ? net.connect({ host: to.host, port: to.port, localAddress: o.localAddress })
-      : await connectTcp(to.host, to.port, 2000);
-    if (o.localAddress) await new Promise<void>((res, rej) => socket.once('connect', () => res()).once('error', rej));
-    const n = new RawNeighbour(socket);
-    const decoder = new FrameDecoder();
-    sendHello(socket, {
-      t: 'hello',
-      v: PROTOCOL_VERSION,
-      peerId: n.peerId,
-      port: o.port ?? 1,
+    const identity = await newTestIdentity();
+    const link = await dialV2ByHand(to, {
       role: o.role ?? 'neighbour',
-      agent: 'raw-test',
+      port: o.port,
+      localAddress: o.localAddress,
+      identity,
+      timeoutMs: 2000,
     });
-    const remote = await readHandshake(socket, decoder, 2000);
-    if (remote === 'v1') throw new Error('peer did not answer the handshake');
-    n.remote = remote;
+    const { socket, decoder } = link;
+    const n = new RawNeighbour(socket, link.identity.id);
+    n.remote = link.remote;
     socket.on('data', (c: Buffer) => {
       try {
         n.received.push(...decoder.push(c));

@@ -25,6 +25,12 @@ export function testIdentity(name = 'default'): Promise<PeerIdentity> {
   return p;
 }
 
+let fresh = 0;
+/** A new test identity each call: for scripted peers that must not share an ID (the peer keeps one link per ID). */
+export function newTestIdentity(): Promise<PeerIdentity> {
+  return testIdentity(`fresh-${fresh++}`);
+}
+
 /** A well-formed peer ID that no key behind it proves (for messages that only name a peer). */
 export function newPeerId(): string {
   return peerIdFromSpki(crypto.randomBytes(91));
@@ -83,7 +89,7 @@ export async function dialV2ByHand(to: PeerAddress, o: HandDialOptions = {}): Pr
 export async function serveV2ByHand(
   identity: PeerIdentity,
   onLink: (socket: tls.TLSSocket, rest: Buffer, remoteId: string) => void,
-): Promise<{ port: number; addr: PeerAddress & { id: string }; close: () => void }> {
+): Promise<{ port: number; addr: PeerAddress & { id: string }; server: net.Server; close: () => void }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((raw) => {
     sockets.add(raw);
@@ -108,6 +114,7 @@ export async function serveV2ByHand(
   return {
     port,
     addr: { host: '127.0.0.1', port, id: identity.id },
+    server,
     close: () => {
       server.close();
       for (const s of sockets) s.destroy();

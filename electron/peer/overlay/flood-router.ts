@@ -152,7 +152,8 @@ export class FloodRouter {
     for (const f of m.files) {
       this.c.events.emit('search:hit', {
         searchId: m.id,
-        peer: { host: m.peer.host, port: m.peer.port },
+        // The responder's ID: a download from this hit requires it (a forged hit gets no further than TLS).
+        peer: { host: m.peer.host, port: m.peer.port, id: m.peer.peerId },
         protocol: 'v2',
         name: f.name,
         size: f.size,

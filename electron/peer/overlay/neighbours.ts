@@ -3,8 +3,10 @@ import type { NeighbourInfo, PeerAddress } from '../../../shared/types.js';
 import { addressKey, formatAddress, limitKey, normalizeHost } from '../address.js';
 import type { PeerComponents, PeerSelf } from '../components.js';
 import type { PeerTuning } from '../tuning.js';
-import { connectTcp, readHandshake, sendHello, V2Connection, type Hello } from '../v2/connection.js';
-import { FrameDecoder } from '../v2/frame.js';
+import { PeerIdMismatchError } from '../identity/tls-link.js';
+import { V2Connection, type Hello } from '../v2/connection.js';
+import type { FrameDecoder } from '../v2/frame.js';
+import { dialSecureV2 } from '../v2/secure-v2.js';
 import type { V2Message } from '../v2/messages.js';
 
 /** One neighbour link and the counters its duplicate rule needs. */
@@ -113,6 +115,13 @@ export class Neighbours {
     const key = limitKey(ip);
     if (inbound.filter((n) => limitKey(n.conn.remoteHost) === key).length >= this.tuning.maxInboundNeighboursPerIp)
       return this.refuse(conn, 'per-IP neighbour limit');
+    // An inbound link says where it listens; a known address pinned to another ID is not this peer's to claim.
+    const pinned = this.c.hostCache.pinnedId({ host: ip, port: hello.port });
+    if (pinned && pinned !== hello.peerId) {
+      this.c.stats.drop('address pinned to another ID');
+      this.c.log.warn(`refused neighbour: expected peer ${pinned} at ${formatAddress({ host: ip, port: hello.port })}, but it presented ${hello.peerId}`);
+      return conn.close('address pinned to another ID');
+    }
     this.add(conn, { host: ip, port: hello.port });
   }
 
@@ -126,31 +135,32 @@ export class Neighbours {
     const key = addressKey(p);
     this.dialing.add(key);
     try {
-      const socket = await connectTcp(p.host, p.port, this.tuning.handshakeTimeoutMs);
-      const decoder = new FrameDecoder(this.tuning.connection.maxFrame);
-      sendHello(socket, this.self.hello('neighbour'));
-      let remote: Hello | 'v1';
-      try {
-        remote = await readHandshake(socket, decoder, this.tuning.handshakeTimeoutMs);
-      } catch (e) {
-        socket.destroy();
-        throw e;
-      }
-      if (remote === 'v1') {
-        socket.destroy();
+      const link = await dialSecureV2(p, this.self.identity(), this.self.hello('neighbour'), {
+        expectedId: this.c.hostCache.pinnedId(p),
+        timeoutMs: this.tuning.handshakeTimeoutMs,
+        maxFrame: this.tuning.connection.maxFrame,
+      });
+      if (link === 'v1') {
         this.c.hostCache.setProtocol(p, 'v1');
-        this.c.log.info(`${formatAddress(p)} speaks v1 (seed peer)`);
+        this.c.log.info(`${formatAddress(p)} speaks v1 (seed peer, unencrypted)`);
         this.hooks.changed();
         return;
       }
       this.c.hostCache.setProtocol(p, 'v2');
+      if (this.c.hostCache.pin(p, link.remoteId) === 'pinned') this.hooks.changed();
       this.backoff.delete(key);
-      this.add(new V2Connection(socket, decoder, remote, 'out', this.tuning.connection), { host: p.host, port: p.port });
+      this.add(new V2Connection(link.socket, link.decoder, link.remote, 'out', this.tuning.connection), { host: p.host, port: p.port });
     } catch (e) {
       const prev = this.backoff.get(key)?.delay ?? 500;
       const delay = Math.min(prev * 2, 60_000);
       this.backoff.set(key, { until: this.c.clock.now() + delay, delay });
-      this.c.log.info(`cannot reach ${formatAddress(p)}: ${(e as Error).message}`);
+      if (e instanceof PeerIdMismatchError) {
+        // Another key at a pinned address: refused until the user changes the entry. Said once per refusal, loudly.
+        const first = this.c.hostCache.get(p)?.refused === undefined;
+        this.c.hostCache.refuse(p, e.actual);
+        if (first) this.c.log.warn(`refused ${formatAddress(p)}: ${e.message}`);
+        this.hooks.changed();
+      } else this.c.log.info(`cannot reach ${formatAddress(p)}: ${(e as Error).message}`);
     } finally {
       this.dialing.delete(key);
     }

@@ -2,8 +2,8 @@ import type net from 'node:net';
 import type { PeerAddress, RemoteListing } from '../../../shared/types.js';
 import type { PeerComponents, PeerSelf } from '../components.js';
 import { listV1 } from '../v1/client.js';
-import { connectTcp, readHandshake, sendHello } from '../v2/connection.js';
-import { encodeFrame, FrameDecoder } from '../v2/frame.js';
+import { encodeFrame, type FrameDecoder } from '../v2/frame.js';
+import { dialSecureV2 } from '../v2/secure-v2.js';
 import type { FileRef } from '../v2/messages.js';
 
 type Components = Pick<PeerComponents, 'hostCache' | 'stats'>;
@@ -15,27 +15,32 @@ export interface ListingLimits {
   maxBytes: number;
 }
 
-/** A remote peer's shared files, whatever protocol it speaks (v2 `list`, else v1 `LISTR`). */
+/**
+ * A remote peer's shared files, whatever protocol it speaks (v2 `list`, else
+ * v1 `LISTR`). Over v2 the listing names the ID the peer proved, and the
+ * peer must prove the ID given with the address or pinned for it.
+ */
 export async function listRemote(c: Components, self: PeerSelf, addr: PeerAddress, limits: ListingLimits): Promise<RemoteListing> {
   const { timeoutMs } = limits;
   const peer = { host: addr.host, port: addr.port };
   if (c.hostCache.get(peer)?.protocol !== 'v1') {
-    const socket = await connectTcp(addr.host, addr.port, timeoutMs);
-    try {
-      const decoder = new FrameDecoder();
-      sendHello(socket, self.hello('query'));
-      const remote = await readHandshake(socket, decoder, timeoutMs);
-      if (remote !== 'v1') {
+    const link = await dialSecureV2(peer, self.identity(), self.hello('query'), {
+      expectedId: addr.id ?? c.hostCache.pinnedId(peer),
+      timeoutMs,
+    });
+    if (link !== 'v1') {
+      try {
         c.hostCache.setProtocol(peer, 'v2');
-        socket.write(encodeFrame({ t: 'list' }));
+        c.hostCache.pin(peer, link.remoteId);
+        link.socket.write(encodeFrame({ t: 'list' }));
         c.stats.out('list');
-        const files = await readListing(socket, decoder, limits);
-        return { peer, protocol: 'v2', files };
+        const files = await readListing(link.socket, link.decoder, limits);
+        return { peer: { ...peer, id: link.remoteId }, protocol: 'v2', files };
+      } finally {
+        link.socket.destroy();
       }
-      c.hostCache.setProtocol(peer, 'v1');
-    } finally {
-      socket.destroy();
     }
+    c.hostCache.setProtocol(peer, 'v1');
   }
   return { peer, protocol: 'v1', files: await listV1(addr.host, addr.port, timeoutMs) };
 }

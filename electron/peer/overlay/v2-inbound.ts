@@ -5,6 +5,7 @@ import type { PeerTuning } from '../tuning.js';
 import type { Hello } from '../v2/connection.js';
 import { encodeFrame, FrameDecoder } from '../v2/frame.js';
 import { MAGIC, PROTOCOL_VERSION, type V2Message } from '../v2/messages.js';
+import { checkHelloId } from '../v2/secure-v2.js';
 
 type Components = Pick<PeerComponents, 'library' | 'transfers' | 'log' | 'stats'>;
 
@@ -49,7 +50,11 @@ export class V2Inbound {
     private readonly neighbour: (socket: net.Socket, decoder: FrameDecoder, hello: Hello) => void,
   ) {}
 
-  async accept(socket: net.Socket, rest: Buffer): Promise<void> {
+  /**
+   * An inbound v2 link after TLS and the magic: `remoteId` is the ID its
+   * certificate proved; a hello that claims any other is dropped.
+   */
+  async accept(socket: net.Socket, rest: Buffer, remoteId: string): Promise<void> {
     const decoder = new FrameDecoder(this.tuning.connection.maxFrame);
     decoder.append(rest);
     let hello: V2Message | undefined;
@@ -67,6 +72,14 @@ export class V2Inbound {
       return;
     }
     this.c.stats.in('hello');
+    try {
+      checkHelloId(hello, remoteId, String(socket.remoteAddress));
+    } catch (e) {
+      this.c.stats.drop('hello claims another ID');
+      this.c.log.warn(`dropped connection: ${(e as Error).message}`);
+      socket.destroy();
+      return;
+    }
     if (hello.v < PROTOCOL_VERSION) {
       socket.destroy();
       return;

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { PEER_ID_PATTERN } from '../../../shared/types.js';
 import { writeFileAtomic } from '../fs-util.js';
 import type { Logger } from '../logger.js';
 import { doneBytes, addSources, type Download } from './download.js';
@@ -17,7 +18,15 @@ const partStateSchema = z
     name: z.string().min(1).max(1024),
     sha256: hex64.optional(),
     size: z.number().int().min(0).optional(),
-    sources: z.array(z.object({ host: z.string().min(1).max(255), port: z.number().int().min(1).max(65535) })).max(1024),
+    sources: z
+      .array(
+        z.object({
+          host: z.string().min(1).max(255),
+          port: z.number().int().min(1).max(65535),
+          id: z.string().regex(PEER_ID_PATTERN).optional(),
+        }),
+      )
+      .max(1024),
     /** The final path this download will be renamed to; its data is in `partPathFor(finalPath)`. */
     finalPath: z.string().min(1),
     createdAt: z.number(),
@@ -117,7 +126,7 @@ export class ResumeStore {
       name: d.info.name,
       sha256: d.info.sha256,
       size: d.info.total || undefined,
-      sources: d.info.sources.map(({ host, port }) => ({ host, port })),
+      sources: d.info.sources.map(({ host, port, id }) => ({ host, port, ...(id ? { id } : {}) })),
       finalPath: d.finalPath!,
       createdAt: Date.now(),
       ...(d.pieces ? { pieceSize: d.pieces.pieceSize, pieces: d.pieces.hashes, done: d.pieces.have.toBase64() } : {}),

@@ -5,6 +5,7 @@ import type { Library } from '../library.js';
 import type { Logger } from '../logger.js';
 import type { StatsCounter } from '../stats.js';
 import type { TokenBucket } from '../token-bucket.js';
+import type { PeerIdentity } from '../identity/identity.js';
 import type { Hello } from '../v2/connection.js';
 import type { FrameDecoder } from '../v2/frame.js';
 import type { V2Message } from '../v2/messages.js';
@@ -25,6 +26,12 @@ export interface TransferDeps extends Partial<UploadLimits> {
   log: Logger;
   /** Our hello for a transfer connection. */
   hello: () => Hello;
+  /** Our key and certificate: transfer links are TLS 1.3, authenticated both ways. */
+  identity: () => PeerIdentity;
+  /** The ID pinned for a source's address, if any. */
+  pinnedId?: (a: PeerAddress) => string | undefined;
+  /** A source proved this ID (pins it on first contact). */
+  proved?: (a: PeerAddress, id: string) => void;
   protocolOf: (a: PeerAddress) => 'v1' | 'v2' | 'unknown';
   setProtocol: (a: PeerAddress, v: 'v1' | 'v2') => void;
   emit: (event: TransferEvent, t: TransferInfo) => void;

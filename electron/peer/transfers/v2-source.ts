@@ -1,6 +1,8 @@
 import type { PeerAddress } from '../../../shared/types.js';
-import { connectTcp, readHandshake, sendHello, type Hello } from '../v2/connection.js';
-import { encodeFrame, FrameDecoder } from '../v2/frame.js';
+import type { PeerIdentity } from '../identity/identity.js';
+import type { Hello } from '../v2/connection.js';
+import { encodeFrame } from '../v2/frame.js';
+import { dialSecureV2 } from '../v2/secure-v2.js';
 import type { V2Message } from '../v2/messages.js';
 import { MAX_PIECE_SIZE, pieceCount, TRANSFER_MAX_FRAME } from './pieces.js';
 import { TransferError, type SourceConn } from './source-conn.js';
@@ -9,33 +11,42 @@ import { SocketReader } from './socket-reader.js';
 /** What opening a transfer connection needs from the peer. */
 export interface SourceDialer {
   hello: () => Hello;
+  /** Our key and certificate: the link is TLS 1.3, authenticated both ways. */
+  identity: () => PeerIdentity;
+  /** The ID pinned for an address, if any (a source's own `id`, from its hit, comes first). */
+  pinnedId?: (a: PeerAddress) => string | undefined;
+  /** The source proved this ID (pins it on first contact). */
+  proved?: (a: PeerAddress, id: string) => void;
   setProtocol: (a: PeerAddress, v: 'v1' | 'v2') => void;
   connectTimeoutMs?: number;
 }
 
-/** Open a v2 transfer connection; 'v1' if the peer turned out to be a seed peer. */
+/**
+ * Open a v2 transfer connection; 'v1' if the peer turned out to be a seed
+ * peer. The source must prove the ID its hit named (or the pinned one):
+ * a forged hit pointing at another service gets no further than TLS.
+ */
 export async function openSource(dialer: SourceDialer, source: PeerAddress, signal: AbortSignal): Promise<SourceConn | 'v1'> {
   const timeout = dialer.connectTimeoutMs ?? 5000;
-  const socket = await connectTcp(source.host, source.port, timeout, signal);
-  socket.on('error', () => {});
+  const addr = { host: source.host, port: source.port };
+  const link = await dialSecureV2(addr, dialer.identity(), dialer.hello(), {
+    expectedId: source.id ?? dialer.pinnedId?.(addr),
+    timeoutMs: timeout,
+    signal,
+    maxFrame: TRANSFER_MAX_FRAME,
+  });
+  if (link === 'v1') {
+    dialer.setProtocol(source, 'v1');
+    return 'v1';
+  }
+  const { socket, decoder } = link;
   const onAbort = () => socket.destroy();
   signal.addEventListener('abort', onAbort, { once: true });
   socket.once('close', () => signal.removeEventListener('abort', onAbort));
-  try {
-    const decoder = new FrameDecoder(TRANSFER_MAX_FRAME);
-    sendHello(socket, dialer.hello());
-    const remote = await readHandshake(socket, decoder, timeout);
-    if (remote === 'v1') {
-      dialer.setProtocol(source, 'v1');
-      socket.destroy();
-      return 'v1';
-    }
-    dialer.setProtocol(source, 'v2');
-    return { source, socket, decoder, reader: new SocketReader(socket, decoder.takeRest()) };
-  } catch (e) {
-    socket.destroy();
-    throw e;
-  }
+  if (signal.aborted) socket.destroy();
+  dialer.setProtocol(source, 'v2');
+  dialer.proved?.(addr, link.remoteId);
+  return { source, socket, decoder, reader: new SocketReader(socket, decoder.takeRest()) };
 }
 
 /** Send a request and wait for its answer; `queued` frames on the way report the queue position. */

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { isSafeNetworkName, MEDIA_TYPES } from '../../../shared/types.js';
 import { isLiteralPeerHost } from '../address.js';
+import { isPeerId } from '../identity/peer-id.js';
 
 export class V2ProtocolError extends Error {
   override name = 'V2ProtocolError';
@@ -18,7 +19,8 @@ export const TTL_CAP = 7;
 export const HOPS_TTL_LIMIT = 8;
 
 const messageId = z.string().regex(/^[0-9a-f]{32}$/);
-const peerId = z.string().regex(/^[0-9a-f]{32}$/);
+/** A peer ID in canonical form, check characters included (see identity/peer-id.ts). */
+const peerId = z.string().max(64).refine(isPeerId, 'not a peer ID');
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const count = z
   .number()

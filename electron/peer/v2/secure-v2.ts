@@ -51,7 +51,9 @@ export interface DialV2Options {
  * Dial a v2 peer: TLS 1.3 (refusing any other ID than `expectedId`), then our
  * magic and hello, then theirs. Resolves `'v1'` when the address does not
  * speak TLS at all (it closed or answered in plain text: a seed peer), so the
- * caller can fall back to v1. Rejects on anything else, the socket destroyed.
+ * caller can fall back to v1, unless an ID is expected there: a peer known by
+ * its ID speaks TLS, so no fallback (and no plain-text request) goes to
+ * whatever answers in its place. Rejects on anything else, the socket destroyed.
  */
 export async function dialSecureV2(
   addr: PeerAddress,
@@ -67,8 +69,14 @@ export async function dialSecureV2(
       signal: opts.signal,
     });
   } catch (e) {
-    if (e instanceof TlsLinkError && e.kind === 'not-tls') return 'v1';
-    throw e;
+    if (!(e instanceof TlsLinkError) || e.kind !== 'not-tls') throw e;
+    // A peer we know by ID speaks TLS: a plain-text answer at its address is someone else, or a downgrade.
+    if (opts.expectedId)
+      throw new TlsLinkError(
+        `${e.message.replace(/ \(a v1 seed peer\?\)$/, '')}, but peer ${opts.expectedId} is expected there: refused`,
+        'not-tls',
+      );
+    return 'v1';
   }
   const where = formatAddress(addr);
   try {
