@@ -33,13 +33,19 @@ export class StreamRegistry {
   constructor(
     private readonly publish: (info: StreamInfo) => void,
     private readonly max = MAX_STREAMS,
+    /** A stream was closed to make room for a newer one. */
+    private readonly evicted: (id: string) => void = () => {},
   ) {}
 
   /** Register a source; returns its id and current state. */
   add(init: StreamEntryInit): StreamInfo {
     const entry: Entry = { ...init, id: crypto.randomUUID() };
     this.entries.set(entry.id, entry);
-    while (this.entries.size > this.max) void this.close(this.entries.keys().next().value!);
+    while (this.entries.size > this.max) {
+      const oldest = this.entries.keys().next().value!;
+      void this.close(oldest);
+      this.evicted(oldest);
+    }
     return this.info(entry);
   }
 

@@ -8,7 +8,7 @@ import { StreamPriority } from '../transfers/stream-priority.js';
 import type { TypedEmitter } from '../typed-emitter.js';
 import { DownloadStream } from './download-stream.js';
 import { FileStreamSource } from './file-stream-source.js';
-import { StreamRegistry } from './stream-registry.js';
+import { MAX_STREAMS, StreamRegistry } from './stream-registry.js';
 import type { StreamSource } from './stream-source.js';
 
 /** What `stream:open` asks for: a download by id, or a search hit to download. */
@@ -44,7 +44,11 @@ export class StreamService {
   private readonly watched = new Map<string, { priority: StreamPriority; streams: Map<string, DownloadStream> }>();
 
   constructor(private readonly deps: StreamServiceDeps) {
-    this.registry = new StreamRegistry((info) => deps.events.emit('stream:progress', info));
+    this.registry = new StreamRegistry(
+      (info) => deps.events.emit('stream:progress', info),
+      MAX_STREAMS,
+      (id) => void this.close(id),
+    );
     deps.events.on('transfer:done', (t) => this.transferEnded(t));
     deps.events.on('transfer:failed', (t) => this.transferEnded(t));
   }
