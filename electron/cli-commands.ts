@@ -1,6 +1,6 @@
 /**
  * The terminal peer's command syntax: the seed's commands verbatim
- * (`SEARCH,name,ttl`), plus ID, PEERS, STATS, LIMIT, HELP and WAIT,seconds for scripts.
+ * (`SEARCH,name,ttl`), plus ID, PEERS, DOCTOR, STATS, LIMIT, HELP and WAIT,seconds for scripts.
  */
 import type { PeerAddress } from '../shared/types.js';
 import { parsePort } from './peer/address.js';
@@ -19,6 +19,8 @@ export type CliCommand =
   | { cmd: 'FORCEQUIT' }
   | { cmd: 'ID' }
   | { cmd: 'PEERS' }
+  /** The network doctor: what works, what does not, and what to do. */
+  | { cmd: 'DOCTOR' }
   | { cmd: 'STATS' }
   | { cmd: 'HELP' }
   | { cmd: 'WAIT'; seconds: number }
@@ -38,6 +40,7 @@ export const USAGE: Record<string, string> = {
   FORCEQUIT: 'FORCEQUIT',
   ID: "ID   (this peer's ID, to give to others as ID@HOST:PORT)",
   PEERS: 'PEERS',
+  DOCTOR: 'DOCTOR   (network check: listening, LAN, port mapping, reachability, DHT, relays)',
   STATS: 'STATS',
   WAIT: 'WAIT,seconds   (pause a script, 0-600)',
   LIMIT: 'LIMIT,up|down,rate   (bytes/s with k/m suffix, e.g. 500k or 2m; 0 = no limit)',
@@ -87,6 +90,7 @@ export function parseCommand(line: string): CliCommand {
     case 'FORCEQUIT':
     case 'ID':
     case 'PEERS':
+    case 'DOCTOR':
     case 'STATS':
     case 'HELP':
       exact(1);

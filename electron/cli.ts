@@ -8,6 +8,7 @@ import { formatBytes, formatEta, formatSpeed, percent } from '../shared/format.j
 import type { SearchHit, TransferInfo } from '../shared/types.js';
 import { HELP_TEXT, parseCommand, type CliCommand } from './cli-commands.js';
 import { formatAddress } from './peer/address.js';
+import { formatDoctor } from './peer/reach/doctor.js';
 import { formatPeerSpec } from './peer/identity/peer-id.js';
 import { consoleLogger, printable } from './peer/logger.js';
 import { PEER_CLI_HELP, parsePeerArgs } from './peer/options.js';
@@ -167,6 +168,8 @@ class TerminalPeer {
         return this.print(`peer id: ${p.id}`);
       case 'PEERS':
         return this.printPeers();
+      case 'DOCTOR':
+        return this.print(formatDoctor(p.doctor()));
       case 'STATS':
         return this.printStats();
       case 'WAIT':

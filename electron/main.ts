@@ -17,6 +17,7 @@ import { mediaTypeOf } from './peer/media-types.js';
 import { createOperations, type OperationHandlers } from './peer/operations.js';
 import { parsePeerArgs, type PeerOptions } from './peer/options.js';
 import { Peer } from './peer/peer.js';
+import { REACH_DESKTOP, REACH_OFF } from './peer/reach/reach-options.js';
 import { loadPeerOptions, settingsFile } from './peer/settings-store.js';
 
 const APP_ORIGIN = `${APP_SCHEME}://app`;
@@ -49,7 +50,10 @@ async function peerOptions(): Promise<PeerOptions> {
   const desktopDefaults: Partial<PeerOptions> = firstRun
     ? { sharedDir: path.join(app.getPath('home'), 'MacTella', 'Shared'), downloadDir: path.join(app.getPath('downloads'), 'MacTella') }
     : {};
-  const opts = await loadPeerOptions({ ...desktopDefaults, ...cli, dataDir });
+  // The desktop app finds peers on its own: LAN, port mapping and DHT on unless the settings turn them off.
+  // Started with options after `--` (tests, scripts) it is like the CLI: only the switches given, so a test
+  // never sends mDNS, SSDP or DHT traffic on a real network.
+  const opts = await loadPeerOptions({ ...desktopDefaults, ...cli, dataDir }, sep >= 0 ? REACH_OFF : REACH_DESKTOP);
   await fs.promises.mkdir(opts.sharedDir, { recursive: true });
   return opts;
 }
@@ -136,10 +140,6 @@ async function showInFolder(transferId: string): Promise<void> {
   shell.showItemInFolder(t.path);
 }
 
-async function openFolder(which: 'sharedDir' | 'downloadDir'): Promise<void> {
-  const dir = peer!.settings()[which];
-  await fs.promises.mkdir(dir, { recursive: true });
-  const err = await shell.openPath(dir);
 /** A finished download of a media type, opened with the system's default player (only media: never a program). */
 async function openFile(transferId: string): Promise<void> {
   const t = (await operations!['transfer:list']({})).find((x) => x.id === transferId);
@@ -149,6 +149,10 @@ async function openFile(transferId: string): Promise<void> {
   if (err) throw new Error(err);
 }
 
+async function openFolder(which: 'sharedDir' | 'downloadDir'): Promise<void> {
+  const dir = peer!.settings()[which];
+  await fs.promises.mkdir(dir, { recursive: true });
+  const err = await shell.openPath(dir);
   if (err) void dialog.showMessageBox({ type: 'error', message: `Could not open ${dir}`, detail: err });
 }
 
@@ -293,11 +297,11 @@ app.whenReady().then(async () => {
     target: () => (win && !win.isDestroyed() ? win.webContents : undefined),
     isTrustedUrl: trustedUrlCheck(APP_ORIGIN, DEV_URL),
     showInFolder,
+    openFile,
     log,
   });
   registry.register();
   buildMenu();
-    openFile,
   win = createWindow();
   const { host, port } = peer.address();
   log.info(`listening on ${host}:${port}`);

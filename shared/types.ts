@@ -59,7 +59,8 @@ export interface RemoteListing {
   files: RemoteFile[];
 }
 
-export type PeerSource = 'bootstrap' | 'user' | 'discovered';
+/** How a peer joined the known-peer list; `nearby`: seen on the LAN (mDNS); `online`: found on the DHT. */
+export type PeerSource = 'bootstrap' | 'user' | 'discovered' | 'nearby' | 'online';
 
 export interface KnownPeer extends PeerAddress {
   protocol: ProtocolVersion;
@@ -168,6 +169,24 @@ export interface Settings {
   /** Bytes per second; 0 means unlimited. */
   maxUploadRate: number;
   maxDownloadRate: number;
+  /** How this peer is found (LAN, port mapping, DHT); takes effect at the next start. */
+  reach?: ReachSettings;
+}
+
+/** The reach switches: off in the CLI and `serve` unless given, on (but relay) in the desktop app. */
+export interface ReachSettings {
+  /** Announce and browse on the LAN by mDNS (`--lan`). */
+  lan: boolean;
+  /** Map the port on the router by NAT-PMP / UPnP (`--upnp`). */
+  upnp: boolean;
+  /** Meet on the BitTorrent DHT (`--dht`). */
+  dht: boolean;
+  /** DHT nodes to start from (`--dht-bootstrap HOST:PORT`, repeatable). */
+  dhtBootstrap: string[];
+  /** The DHT network name; a private name means only friends meet. */
+  networkName: string;
+  /** Relay for others when both ends are firewalled (`--no-relay` turns it off). */
+  relay: boolean;
 }
 
 export interface ImportProgress {

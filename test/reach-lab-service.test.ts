@@ -6,7 +6,8 @@
  * what worked and, for home B, why the mapping failed and what to do.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REACH_OFF, type ReachSettings } from '../electron/peer/reach/reach-service.js';
+import type { ReachSettings } from '../shared/types.js';
+import { REACH_OFF } from '../electron/peer/reach/reach-options.js';
 import type { DoctorReport } from '../electron/peer/reach/doctor.js';
 import { startAgent, type Agent, type AgentEvent } from './lab/agents.js';
 import { Lab, PUBLIC_NET, upnpUnavailableReason } from './lab/lab.js';

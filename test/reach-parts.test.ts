@@ -10,8 +10,8 @@ import { DhtRendezvous, networkInfoHash } from '../electron/peer/reach/dht-rende
 import { LanDiscovery, parseLanService } from '../electron/peer/reach/lan-discovery.js';
 import { PortMapper, type PortMapping } from '../electron/peer/reach/port-mapping.js';
 import { diagnose, formatDoctor } from '../electron/peer/reach/doctor.js';
-import { parseReachFlags, reachFromSaved } from '../electron/peer/reach/reach-options.js';
-import { REACH_DESKTOP, REACH_OFF, ReachService } from '../electron/peer/reach/reach-service.js';
+import { parseReachFlags, REACH_DESKTOP, REACH_OFF, reachFromSaved } from '../electron/peer/reach/reach-options.js';
+import { ReachService } from '../electron/peer/reach/reach-service.js';
 import { decideReachability, probeTcp, ReachabilityTracker, type DialBackResult } from '../electron/peer/reach/reachability.js';
 
 const mapping: PortMapping = {

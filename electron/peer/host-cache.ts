@@ -182,7 +182,8 @@ export class HostCache {
   private evictOneDiscovered(): void {
     let oldest: [string, Entry] | undefined;
     for (const kv of this.entries)
-      if (kv[1].source === 'discovered' && (!oldest || (kv[1].lastSeen ?? 0) < (oldest[1].lastSeen ?? 0))) oldest = kv;
+      if ((kv[1].source === 'discovered' || kv[1].source === 'online') && (!oldest || (kv[1].lastSeen ?? 0) < (oldest[1].lastSeen ?? 0)))
+        oldest = kv;
     if (oldest) this.entries.delete(oldest[0]);
   }
 

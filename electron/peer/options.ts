@@ -2,7 +2,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parsePort } from './address.js';
+import type { ReachSettings } from '../../shared/types.js';
 import { parsePeerSpec, type PeerSpec } from './identity/peer-id.js';
+import { parseReachFlags, REACH_CLI_HELP, REACH_CLI_OPTIONS, REACH_OFF } from './reach/reach-options.js';
 
 /** Everything a peer needs to start. Folders are injected so each test peer gets its own temp dirs. */
 export interface PeerOptions {
@@ -23,7 +25,12 @@ export interface PeerOptions {
   maxDownloadRate: number;
   /** Watch the shared folder for changes (off in some tests to keep them deterministic). */
   watch: boolean;
+  /** LAN discovery, port mapping, DHT rendezvous, relaying: all off unless switched on. */
+  reach: ReachSettings;
 }
+
+/** Options from the command line: only those given. Reach switches are given one by one. */
+export type CliPeerOptions = Partial<Omit<PeerOptions, 'reach'>> & { dataDir: string; reach?: Partial<ReachSettings> };
 
 export const DEFAULT_PORT = 10000;
 
@@ -44,6 +51,7 @@ export function defaultPeerOptions(dataDir = defaultDataDir()): PeerOptions {
     maxUploadRate: 0,
     maxDownloadRate: 0,
     watch: true,
+    reach: REACH_OFF,
   };
 }
 
@@ -61,6 +69,7 @@ export const PEER_CLI_OPTIONS = {
   'max-down': { type: 'string' },
   'no-watch': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  ...REACH_CLI_OPTIONS,
 } as const;
 
 export const PEER_CLI_HELP = `Peer options:
@@ -75,7 +84,9 @@ export const PEER_CLI_HELP = `Peer options:
   --upload-slots N    concurrent uploads before queueing (default 4)
   --max-up RATE       upload limit, bytes/s with optional k/m suffix (0 = none)
   --max-down RATE     download limit, bytes/s with optional k/m suffix (0 = none)
-  --no-watch          do not watch the shared folder for changes`;
+  --no-watch          do not watch the shared folder for changes
+
+${REACH_CLI_HELP}`;
 
 /** Parse `12m`, `500k`, `1000` into bytes per second. */
 export function parseRate(text: string): number {
@@ -91,7 +102,7 @@ function positiveInt(text: string, what: string, max: number): number {
 }
 
 export interface ParsedPeerArgs {
-  options: Partial<PeerOptions> & { dataDir: string };
+  options: CliPeerOptions;
   positionals: string[];
   values: Record<string, unknown>;
   help: boolean;
@@ -113,7 +124,7 @@ export function parsePeerArgs(
   });
   const v = values as Record<string, string | string[] | boolean | undefined>;
   const dataDir = path.resolve((v.data as string | undefined) ?? defaultDataDir());
-  const options: Partial<PeerOptions> & { dataDir: string } = { dataDir };
+  const options: CliPeerOptions = { dataDir };
   if (v.port !== undefined) options.port = parsePort(v.port as string, true);
   if (v.host !== undefined) options.host = v.host as string;
   if (v.share !== undefined) options.sharedDir = path.resolve(v.share as string);
@@ -124,5 +135,7 @@ export function parsePeerArgs(
   if (v['max-up'] !== undefined) options.maxUploadRate = parseRate(v['max-up'] as string);
   if (v['max-down'] !== undefined) options.maxDownloadRate = parseRate(v['max-down'] as string);
   if (v['no-watch']) options.watch = false;
+  const reach = parseReachFlags(v);
+  if (Object.keys(reach).length) options.reach = reach;
   return { options, positionals, values: v, help: Boolean(v.help) };
 }

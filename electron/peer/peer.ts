@@ -29,6 +29,8 @@ import { Neighbours } from './overlay/neighbours.js';
 import { listRemote } from './overlay/remote-listing.js';
 import { V1Gateway } from './overlay/v1-gateway.js';
 import { V2Inbound } from './overlay/v2-inbound.js';
+import type { DoctorReport } from './reach/doctor.js';
+import { PeerReach } from './reach/peer-reach.js';
 import { isRealPathInside } from './safe-path.js';
 import { mergeSettingsPatch, optionsToSettings, saveSettings } from './settings-store.js';
 import { ShareImporter } from './share-importer.js';
@@ -91,6 +93,8 @@ export class Peer {
   private v1!: V1Gateway;
   private importer!: ShareImporter;
   private dialTimer?: NodeJS.Timeout;
+  /** LAN discovery, port mapping and DHT rendezvous, as switched on (nothing is sent when all are off). */
+  private reach?: PeerReach;
   private statsTimer?: NodeJS.Timeout;
   private lastStatsKey = '';
 
@@ -159,6 +163,8 @@ export class Peer {
     this.bound = await this.listener.listen(o.port, o.host);
     this.opts.port = this.bound.port;
     this.selfAddresses.listening(this.bound, isUnspecified(this.bound.host));
+    this.reach = this.createReach();
+    await this.reach.start();
     this.dialTimer = setInterval(() => this.neighbours.maintain(), this.tuning.dialIntervalMs);
     this.dialTimer.unref();
     this.statsTimer = setInterval(() => this.publishStats(), 1000);
@@ -227,6 +233,7 @@ export class Peer {
     clearInterval(this.statsTimer);
     this.neighbours?.closeAll('peer failed to start');
     this.transfers?.close();
+    await this.reach?.stop();
     await this.listener?.close().catch(() => {});
     await this.library?.close().catch(() => {});
     await this.hostCache?.flush().catch(() => {});
@@ -380,6 +387,27 @@ export class Peer {
     return this.importer.importStream(name, body, size);
   }
 
+  /** The network doctor: listening, LAN, port mapping, reachability, DHT and relays, with advice for each failure. */
+  doctor(): DoctorReport {
+    return this.reach!.doctor();
+  }
+
+  private createReach(): PeerReach {
+    const changed = () => {
+      this.emitPeersChanged();
+      this.neighbours.maintain();
+    };
+    return new PeerReach({
+      peerId: this.id,
+      bound: this.bound,
+      settings: this.opts.reach,
+      hostCache: this.hostCache,
+      log: this.log,
+      isSelf: (a) => this.selfAddresses.has(a),
+      changed,
+    });
+  }
+
   statsSnapshot(): Stats {
     return this.stats.snapshot({ neighbours: this.neighbours.size, knownPeers: this.hostCache.list().length });
   }
@@ -404,6 +432,7 @@ export class Peer {
     await this.streams.closeAll();
     await this.transfers.abortAll();
     this.transfers.close();
+    await this.reach?.stop();
     await this.listener.close();
     await this.library.close();
     await this.hostCache.flush().catch(() => {});

@@ -1,15 +1,19 @@
 import path from 'node:path';
-import type { Settings } from '../../shared/types.js';
+import type { ReachSettings, Settings } from '../../shared/types.js';
 import { readJson, writeFileAtomic } from './fs-util.js';
 import { formatPeerSpec, parsePeerSpec } from './identity/peer-id.js';
-import { defaultPeerOptions, type PeerOptions } from './options.js';
+import { defaultPeerOptions, type CliPeerOptions, type PeerOptions } from './options.js';
+import { REACH_OFF, reachFromSaved } from './reach/reach-options.js';
 
 export function settingsFile(dataDir: string): string {
   return path.join(dataDir, 'settings.json');
 }
 
-/** Defaults < saved settings.json < command-line options. */
-export async function loadPeerOptions(cli: Partial<PeerOptions> & { dataDir: string }): Promise<PeerOptions> {
+/**
+ * Defaults < saved settings.json < command-line options. Reach switches merge
+ * one by one over `reachBase` (all off; the desktop app passes its own).
+ */
+export async function loadPeerOptions(cli: CliPeerOptions, reachBase: ReachSettings = REACH_OFF): Promise<PeerOptions> {
   const base = defaultPeerOptions(cli.dataDir);
   const saved = (await readJson<Partial<Settings>>(settingsFile(cli.dataDir))) ?? {};
   const fromSaved: Partial<PeerOptions> = {};
@@ -29,8 +33,10 @@ export async function loadPeerOptions(cli: Partial<PeerOptions> & { dataDir: str
   for (const k of ['neighbourCap', 'uploadSlots', 'maxUploadRate', 'maxDownloadRate'] as const) {
     if (Number.isInteger(saved[k]) && (saved[k] as number) >= 0) fromSaved[k] = saved[k] as number;
   }
-  const defined = Object.fromEntries(Object.entries(cli).filter(([, v]) => v !== undefined));
-  return { ...base, ...fromSaved, ...defined };
+  const { reach: reachFlags, ...given } = cli;
+  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+  const reach = { ...reachFromSaved(saved.reach, reachBase), ...reachFlags };
+  return { ...base, ...fromSaved, ...defined, reach };
 }
 
 export function optionsToSettings(o: PeerOptions): Settings {
@@ -44,6 +50,7 @@ export function optionsToSettings(o: PeerOptions): Settings {
     uploadSlots: o.uploadSlots,
     maxUploadRate: o.maxUploadRate,
     maxDownloadRate: o.maxDownloadRate,
+    reach: o.reach,
   };
 }
 
@@ -60,6 +67,7 @@ export function mergeSettingsPatch(
   for (const k of ['port', 'neighbourCap', 'uploadSlots', 'maxUploadRate', 'maxDownloadRate'] as const)
     if (patch[k] !== undefined) next[k] = patch[k]!;
   if (patch.host !== undefined) next.host = patch.host;
+  if (patch.reach !== undefined) next.reach = reachFromSaved(patch.reach, opts.reach);
   return next;
 }
 

@@ -12,9 +12,7 @@ import DHT from 'bittorrent-dht';
 import { isBogonTarget, parseHostPort } from '../address.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { TypedEmitter } from '../typed-emitter.js';
-
-/** The network everyone meets on unless they choose a private name. */
-export const DEFAULT_NETWORK_NAME = 'mactella';
+import { DEFAULT_NETWORK_NAME } from './reach-options.js';
 
 /** The 20-byte infohash a network's peers announce under. */
 export function networkInfoHash(name: string): Buffer {
@@ -51,6 +49,8 @@ export interface DhtRendezvousOptions {
   bindHost?: string;
   /** Announce and look up again this often (default 5 min; the DHT forgets an announcement after about 30). */
   refreshMs?: number;
+  /** The first re-lookups after start (default 5 s, 15 s, 45 s), before the steady pace. */
+  earlyRefreshMs?: number[];
   /** At most this many peers are kept (default 1000). */
   maxPeers?: number;
   logger?: Logger;
@@ -113,7 +113,19 @@ export class DhtRendezvous extends TypedEmitter<DhtRendezvousEvents> {
     this.log.info(`DHT: listening on UDP ${dht.address().port}, ${dht.nodes.count()} nodes, network ${this.infoHashHex.slice(0, 8)}`);
     this.emit('ready', { nodes: dht.nodes.count() });
     if (this.bootstrap.length) void this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.opts.refreshMs ?? 5 * 60_000);
+    this.scheduleRefresh(0);
+  }
+
+  /** Peers that start together miss each other's first announcement: look again soon, then at the steady pace. */
+  private scheduleRefresh(round: number): void {
+    const early = this.opts.earlyRefreshMs ?? [5_000, 15_000, 45_000];
+    const delay = round < early.length ? early[round]! : (this.opts.refreshMs ?? 5 * 60_000);
+    this.timer = setTimeout(() => {
+      if (!this.dht) return;
+      void this.refresh().finally(() => {
+        if (this.dht) this.scheduleRefresh(round + 1);
+      });
+    }, delay);
     this.timer.unref();
   }
 
@@ -169,7 +181,7 @@ export class DhtRendezvous extends TypedEmitter<DhtRendezvousEvents> {
     const dht = this.dht;
     if (!dht) return;
     this.dht = null;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await new Promise<void>((resolve) => dht.destroy(() => resolve()));
   }

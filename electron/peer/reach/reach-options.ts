@@ -4,7 +4,23 @@
  * NAME` and `--no-relay`. Off unless given, in the CLI and `serve`.
  */
 import { parseHostPort } from '../address.js';
-import { REACH_OFF, type ReachSettings } from './reach-service.js';
+import type { ReachSettings } from '../../../shared/types.js';
+
+/** The network everyone meets on unless they choose a private name. */
+export const DEFAULT_NETWORK_NAME = 'mactella';
+
+/** Everything off: the CLI's and `serve`'s default. Tests and CI start peers this way. */
+export const REACH_OFF: ReachSettings = {
+  lan: false,
+  upnp: false,
+  dht: false,
+  dhtBootstrap: [],
+  networkName: DEFAULT_NETWORK_NAME,
+  relay: true,
+};
+
+/** On in the desktop app (with the public DHT unless a bootstrap list is set). */
+export const REACH_DESKTOP: ReachSettings = { ...REACH_OFF, lan: true, upnp: true, dht: true };
 
 /** Option definitions for node:util parseArgs, merged into the peer's own. */
 export const REACH_CLI_OPTIONS = {

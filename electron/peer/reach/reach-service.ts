@@ -4,38 +4,16 @@
  * and reports what it found as events. Each way is off unless its switch is
  * on; with every switch off, nothing is sent at all.
  */
+import type { ReachSettings } from '../../../shared/types.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { TypedEmitter } from '../typed-emitter.js';
-import { DEFAULT_NETWORK_NAME, DhtRendezvous, type DhtPeer } from './dht-rendezvous.js';
+import { DhtRendezvous, type DhtPeer } from './dht-rendezvous.js';
 import { LanDiscovery, type LanPeer } from './lan-discovery.js';
 import { PortMapper, type MappingAttempt, type PortMapping } from './port-mapping.js';
 import { ReachabilityTracker, type DialBackResult, type ReachabilityVerdict } from './reachability.js';
 
 /** The switches: what the user turned on (settings and flags). */
-export interface ReachSettings {
-  /** Announce and browse on the LAN by mDNS (`--lan`). */
-  lan: boolean;
-  /** Map the port on the router by NAT-PMP / UPnP (`--upnp`). */
-  upnp: boolean;
-  /** Meet on the BitTorrent DHT (`--dht`). */
-  dht: boolean;
-  /** DHT nodes to start from (`--dht-bootstrap HOST:PORT`, repeatable). */
-  dhtBootstrap: string[];
-  /** The DHT network name; a private name means only friends meet. */
-  networkName: string;
-  /** Relay for others when both ends are firewalled (`--no-relay` turns it off). */
-  relay: boolean;
-}
-
-/** Everything off: the CLI's and `serve`'s default. Tests and CI start peers this way. */
-export const REACH_OFF: ReachSettings = {
-  lan: false,
-  upnp: false,
-  dht: false,
-  dhtBootstrap: [],
-  networkName: DEFAULT_NETWORK_NAME,
-  relay: true,
-};
+export type { ReachSettings };
 
 /**
  * The public Mainline DHT routers, used only when the DHT is on and the user
@@ -43,9 +21,6 @@ export const REACH_OFF: ReachSettings = {
  * pass their own list.
  */
 export const PUBLIC_DHT_BOOTSTRAP = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881'];
-
-/** On in the desktop app (with the public DHT unless a bootstrap list is set). */
-export const REACH_DESKTOP: ReachSettings = { ...REACH_OFF, lan: true, upnp: true, dht: true };
 
 /** What the doctor reads: the state of every way of being found. */
 export interface ReachSnapshot {
@@ -148,6 +123,22 @@ export class ReachService extends TypedEmitter<ReachEvents> {
       this.dhtError = (err as Error).message;
       this.log.warn(`DHT failed to start: ${this.dhtError}`);
     }
+  }
+
+  /** The TCP port we announce on the DHT: the mapped external one when mapped. */
+  announcedPort(): number {
+    return this.mapper?.current()?.externalPort ?? this.opts.port;
+  }
+
+  /**
+   * Whether a DHT find is our own announcement: our port at one of our own
+   * addresses (an interface, or the mapping's external one). Behind a NAT
+   * without a mapping our public address is unknown, and the peer's handshake
+   * (our own ID) is what recognises it.
+   */
+  isOwnAnnouncement(host: string, port: number, localAddresses: readonly string[]): boolean {
+    if (port !== this.announcedPort()) return false;
+    return localAddresses.includes(host) || host === this.mapper?.current()?.externalHost;
   }
 
   /** A neighbour dialled one of our addresses back. */

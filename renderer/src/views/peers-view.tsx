@@ -9,7 +9,13 @@ import { formatAddress, formatAgo, formatBytes, formatCount, formatSize, sumCoun
 import { useApp } from '../store/index.js';
 import type { RemoteBrowse } from '../store/peers-slice.js';
 
-const SOURCE_LABELS: Record<KnownPeer['source'], string> = { bootstrap: 'Bootstrap', user: 'Added by you', discovered: 'Discovered' };
+const SOURCE_LABELS: Record<KnownPeer['source'], string> = {
+  bootstrap: 'Bootstrap',
+  user: 'Added by you',
+  discovered: 'Discovered',
+  nearby: 'Nearby',
+  online: 'Found online',
+};
 
 function ProtocolBadge({ protocol }: { protocol: KnownPeer['protocol'] }) {
   const label = protocol === 'unknown' ? 'Unknown' : `MacTella ${protocol}`;

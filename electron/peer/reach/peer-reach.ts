@@ -1,0 +1,73 @@
+/**
+ * The peer's side of reach: start the ReachService when a switch is on, put
+ * nearby LAN peers in the known-peer list (pinned to the ID they announce:
+ * the TLS handshake must then prove it) and DHT finds in the host cache as
+ * "found online", and answer the doctor.
+ */
+import os from 'node:os';
+import type { PeerAddress, ReachSettings } from '../../../shared/types.js';
+import type { HostCache } from '../host-cache.js';
+import { isPeerId } from '../identity/peer-id.js';
+import type { Logger } from '../logger.js';
+import { diagnose, type DoctorReport } from './doctor.js';
+import { ReachService } from './reach-service.js';
+
+/** What the peer hands to its reach. */
+export interface PeerReachDeps {
+  peerId: string;
+  /** Where we listen, as bound. */
+  bound: PeerAddress;
+  settings: ReachSettings;
+  hostCache: HostCache;
+  log: Logger;
+  isSelf(a: PeerAddress): boolean;
+  /** The known-peer list changed: tell the front ends and dial. */
+  changed(): void;
+}
+
+/** The reach of one peer: created at start (with every switch off it sends nothing), stopped at quit. */
+export class PeerReach {
+  readonly service: ReachService;
+
+  constructor(private readonly deps: PeerReachDeps) {
+    this.service = new ReachService({ peerId: deps.peerId, port: deps.bound.port, settings: deps.settings, logger: deps.log });
+    this.service.on('nearby', (p) => {
+      // The TXT record is anyone's to write: only a well-formed ID is pinned, and the handshake must prove it.
+      if (!isPeerId(p.id) || p.id === deps.peerId) return;
+      this.add({ host: p.host, port: p.port, id: p.id }, 'nearby');
+    });
+    this.service.on('found-online', (p) => {
+      if (!this.service.isOwnAnnouncement(p.host, p.port, localInterfaces())) this.add({ host: p.host, port: p.port }, 'online');
+    });
+  }
+
+  private add(addr: PeerAddress & { id?: string }, source: 'nearby' | 'online'): void {
+    if (this.deps.isSelf(addr)) return;
+    const { added } = this.deps.hostCache.add(addr, source);
+    if (added) {
+      this.deps.log.info(`${source === 'nearby' ? 'nearby peer' : 'found online'}: ${addr.host}:${addr.port}`);
+      this.deps.changed();
+    }
+  }
+
+  start(): Promise<void> {
+    return this.service.start();
+  }
+
+  stop(): Promise<void> {
+    return this.service.stop();
+  }
+
+  /** The network doctor's report now. */
+  doctor(): DoctorReport {
+    const { host, port } = this.deps.bound;
+    return diagnose(this.service.snapshot(), { host, port, interfaces: localInterfaces() });
+  }
+}
+
+function localInterfaces(): string[] {
+  return Object.values(os.networkInterfaces())
+    .flat()
+    .filter((i) => i && i.family === 'IPv4' && !i.internal)
+    .map((i) => i!.address);
+}

@@ -1,0 +1,161 @@
+/**
+ * Real terminal peers (`bin/mactella.mjs`) in the network lab, with nothing
+ * typed but the switches: on one LAN with `--lan`, and across two homes behind
+ * NAT and a public segment with `--upnp --dht --dht-bootstrap` (a private
+ * bootstrap node). They find each other, link over TLS, search each other's
+ * files, and DOCTOR says what worked and what did not.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgent, type Agent } from './lab/agents.js';
+import { Lab, PUBLIC_NET, upnpUnavailableReason } from './lab/lab.js';
+import { startLabPeer, type LabPeer } from './lab/lab-peer.js';
+
+const unavailable = upnpUnavailableReason();
+const title = unavailable ? `network lab: real peers (skipped: ${unavailable})` : 'network lab: real peers';
+
+/** The IDs in a PEERS listing, with their source column. */
+function knownPeers(lines: string[]): { id?: string; addr: string; source: string; connected: boolean }[] {
+  const start = lines.findIndex((l) => l.startsWith('known peers'));
+  const end = lines.findIndex((l) => l.startsWith('neighbours'));
+  return lines.slice(start + 1, end).map((l) => {
+    const [spec, , source, connected] = l.trim().split('\t');
+    const at = spec!.lastIndexOf('@');
+    return {
+      id: at > 0 ? spec!.slice(0, at) : undefined,
+      addr: spec!.slice(at + 1),
+      source: source!,
+      connected: connected === 'connected',
+    };
+  });
+}
+
+/** Search from `p` until every name in `names` was found (the overlay may still be linking up). */
+async function searchFinds(p: LabPeer, word: string, names: string[], timeoutMs = 20_000): Promise<Map<string, string>> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const from = p.out.length;
+    p.send(`SEARCH,${word},4`);
+    await new Promise((r) => setTimeout(r, 1500));
+    const found = new Map<string, string>();
+    for (const l of p.out.slice(from)) {
+      const m = /^found: (\S+) .* at (\S+) \[/.exec(l);
+      if (m) found.set(m[1]!, m[2]!);
+    }
+    if (names.every((n) => found.has(n))) return found;
+    if (Date.now() > end) throw new Error(`${p.name} found only ${[...found.keys()].join(', ')} of ${names.join(', ')}`);
+  }
+}
+
+describe.skipIf(unavailable !== null)(title, () => {
+  let lab: Lab;
+  const peers: LabPeer[] = [];
+  const agents: Agent[] = [];
+
+  beforeAll(async () => {
+    // Build the CLI bundle once, here, rather than in three namespaces at the same moment.
+    execFileSync(process.execPath, [path.join(__dirname, '..', 'bin', 'mactella.mjs'), '--help'], { stdio: 'ignore', timeout: 60_000 });
+    lab = await Lab.create();
+  }, 90_000);
+
+  afterAll(async () => {
+    await Promise.all(peers.map((p) => p.stop()));
+    await Promise.all(agents.map((a) => a.stop()));
+    await lab?.destroy();
+  }, 30_000);
+
+  it('three peers with --lan on one LAN: each lists the others as nearby (pinned to their IDs), links to them and finds their files', async () => {
+    await lab.addSwitch('lan');
+    const lan: LabPeer[] = [];
+    for (let i = 0; i < 3; i++) {
+      await lab.addHost(`l${i}`, { switch: 'lan', address: `192.168.7.${11 + i}/24` });
+      lan.push(startLabPeer(lab, `l${i}`, 7001 + i, ['--lan'], { [`lan-song-${i}.mp3`]: `LAN song ${i} `.repeat(500) }));
+    }
+    peers.push(...lan);
+    const ids = await Promise.all(lan.map(async (p) => (await p.waitFor(/^peer id: (\S+)/, 30_000))[1]!));
+    for (const [i, p] of lan.entries()) {
+      const others = ids.filter((_, j) => j !== i);
+      const end = Date.now() + 10_000;
+      let known = knownPeers(await p.command('PEERS', /^neighbours/));
+      while (!others.every((id) => known.some((k) => k.id === id && k.source === 'nearby' && k.connected)) && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 300));
+        known = knownPeers(await p.command('PEERS', /^neighbours/));
+      }
+      for (const [j, id] of ids.entries()) {
+        if (j === i) continue;
+        expect(known).toContainEqual({ id, addr: `192.168.7.${11 + j}:${7001 + j}`, source: 'nearby', connected: true });
+      }
+    }
+    const found = await searchFinds(lan[0]!, 'song', ['lan-song-1.mp3', 'lan-song-2.mp3']);
+    expect(found.get('lan-song-1.mp3')).toBe('192.168.7.12:7002');
+    const doctor = await lan[0]!.command('DOCTOR', /relays:/);
+    expect(doctor.join('\n')).toMatch(/ok {3}LAN discovery: 2 nearby peer\(s\)/);
+    expect(doctor.join('\n')).toMatch(/off {2}DHT rendezvous: off/);
+  }, 90_000);
+
+  it('two homes behind NAT and a public peer, given only a private DHT bootstrap node: all link up and every search finds every other peer’s file', async () => {
+    for (const s of ['pub', 'ha', 'hb']) await lab.addSwitch(s);
+    await lab.addRouter('ra', {
+      wan: { switch: 'pub', address: `${PUBLIC_NET}.1/24` },
+      lan: { switch: 'ha', address: '192.168.1.1/24' },
+      upnp: { igdV1: true },
+    });
+    await lab.addRouter('rb', { wan: { switch: 'pub', address: `${PUBLIC_NET}.2/24` }, lan: { switch: 'hb', address: '192.168.1.1/24' } });
+    await lab.addHost('a1', { switch: 'ha', address: '192.168.1.10/24' }, '192.168.1.1');
+    await lab.addHost('a2', { switch: 'ha', address: '192.168.1.11/24' }, '192.168.1.1');
+    await lab.addHost('b1', { switch: 'hb', address: '192.168.1.10/24' }, '192.168.1.1');
+    await lab.addHost('pub1', { switch: 'pub', address: `${PUBLIC_NET}.10/24` });
+    await lab.addHost('boot', { switch: 'pub', address: `${PUBLIC_NET}.3/24` });
+    const boot = startAgent(lab, 'boot', { kind: 'dht', bootstrap: [], announcePort: 0, dhtPort: 6881 });
+    agents.push(boot);
+    await boot.waitFor((e) => e.event === 'ready', 20_000, 'bootstrap node');
+
+    const dht = ['--dht', '--dht-bootstrap', `${PUBLIC_NET}.3:6881`];
+    const spec: [string, number, string[]][] = [
+      ['a1', 8001, ['--lan', '--upnp', ...dht]],
+      ['a2', 8002, ['--lan', '--upnp', ...dht]],
+      ['b1', 8003, ['--lan', '--upnp', ...dht]],
+      ['pub1', 8004, dht],
+    ];
+    const home = spec.map(([host, port, args]) =>
+      startLabPeer(lab, host, port, args, { [`home-${host}.mp3`]: `file of ${host} `.repeat(500) }),
+    );
+    peers.push(...home);
+    for (const p of home) await p.waitFor(/^peer id:/, 30_000);
+
+    const names = spec.map(([host]) => `home-${host}.mp3`);
+    for (const p of home)
+      await searchFinds(
+        p,
+        'home',
+        names.filter((n) => n !== `home-${p.name}.mp3`),
+        30_000,
+      );
+
+    const a1Doctor = (await home[0]!.command('DOCTOR', /relays:/)).join('\n');
+    expect(a1Doctor).toMatch(
+      new RegExp(`ok {3}port mapping: NAT-PMP ${PUBLIC_NET.replace(/\./g, '\\.')}\\.1:8001 -> 192\\.168\\.1\\.10:8001`),
+    );
+    expect(a1Doctor).toMatch(/ok {3}LAN discovery: 1 nearby peer/);
+    expect(a1Doctor).toMatch(/ok {3}DHT rendezvous: network "mactella", \d+ node\(s\), \d+ peer\(s\) found/);
+    const b1Doctor = (await home[2]!.command('DOCTOR', /relays:/)).join('\n');
+    expect(b1Doctor).toMatch(/FAIL port mapping: NAT-PMP: .+; UPnP: .+\n {7}-> .*forward TCP port 8003/);
+
+    // Peers found on the DHT join the host cache as "found online", at their public addresses; a peer's own
+    // announcement does not (pub1 started last, so its first lookup saw everyone).
+    const wanted = [`${PUBLIC_NET}.1:8001`, `${PUBLIC_NET}.1:8002`, `${PUBLIC_NET}.2:8003`];
+    let pubKnown = knownPeers(await home[3]!.command('PEERS', /^neighbours/));
+    // Peers that started together find each other at the DHT's early re-lookups (5 s, 15 s after start).
+    for (const end = Date.now() + 25_000; !wanted.every((a) => pubKnown.some((k) => k.addr === a)) && Date.now() < end;) {
+      await new Promise((r) => setTimeout(r, 500));
+      pubKnown = knownPeers(await home[3]!.command('PEERS', /^neighbours/));
+    }
+    for (const addr of wanted) {
+      expect(pubKnown).toContainEqual(expect.objectContaining({ addr, source: 'online' }));
+    }
+    expect(pubKnown.map((k) => k.addr)).not.toContain(`${PUBLIC_NET}.10:8004`);
+    const a1Known = knownPeers(await home[0]!.command('PEERS', /^neighbours/));
+    expect(a1Known.map((k) => k.addr)).not.toContain(`${PUBLIC_NET}.1:8001`);
+  }, 120_000);
+});
