@@ -81,6 +81,13 @@ describe('play while it downloads', () => {
     expect(done.state, done.error).toBe('done');
     expect(done.verified).toBe(true);
     expect(await sha256File(done.path!)).toBe(sha256);
+
+    // Played again, the hit plays from the finished file: no second download.
+    const again = await dst.peer.streams.open({ name: 'movie.mp4', sha256, size, sources: [src.addr] });
+    expect(again).toMatchObject({ complete: true, transferId: undefined });
+    expect(dst.peer.transfersList().filter((t) => t.direction === 'down')).toHaveLength(1);
+    const replay = await get(server.publish(dst.peer.streams.source(again.id)!, again.name).url, 'bytes=-10');
+    expect(replay.body.equals(bytes.subarray(-10))).toBe(true);
   });
 
   it('raises one download without pausing the others', async () => {

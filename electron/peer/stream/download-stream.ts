@@ -23,8 +23,6 @@ export interface DownloadStreamInit {
   onPriorityChange?: () => void;
   /** A stored piece did not match its hash (the download's final check will fetch it again). */
   onBadPiece?: (index: number) => void;
-  /** More bytes are verified. */
-  onVerified?: () => void;
 }
 
 /**
@@ -38,6 +36,8 @@ export interface DownloadStreamInit {
 export class DownloadStream implements StreamSource {
   readonly size: number;
   readonly mime: string;
+  /** More bytes are verified (set by whoever publishes progress). */
+  onVerified?: () => void;
   private readonly pieces: PieceStreamSource;
   /** Stored pieces not checked yet. */
   private readonly pending = new Set<number>();
@@ -158,7 +158,7 @@ export class DownloadStream implements StreamSource {
         this.checked[i] = 1;
         if (i === 0) this.fetchIndexEarly(data);
         this.pieces.markVerified(i);
-        this.init.onVerified?.();
+        this.onVerified?.();
       } else this.init.onBadPiece?.(i);
     } catch {
       // Unreadable now (closed, shortened): left unverified; a later `stored` may try again.

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { EventPayloads } from '../../../shared/contract.js';
 import type { StreamInfo, TransferInfo } from '../../../shared/types.js';
@@ -61,13 +62,38 @@ export class StreamService {
   async open(args: StreamOpenArgs): Promise<StreamInfo> {
     const type = mediaTypeOf('transferId' in args ? (this.download(args.transferId).info.name ?? '') : args.name);
     if (!type) throw new Error('only video, music and pictures can be played');
-    const d = 'transferId' in args ? this.download(args.transferId) : this.download(this.deps.transfers().download(args).id);
+    const d =
+      'transferId' in args
+        ? this.download(args.transferId)
+        : (this.finished(args.sha256) ?? this.download(this.deps.transfers().download(args).id));
     if (d.info.state === 'paused' || d.info.state === 'failed') this.deps.transfers().resume(d.info.id);
     if (d.info.state === 'done') return this.openFile(d, type);
     const priority = this.watch(d).priority;
     await this.untilPieces(d);
-    if ((d.info.state as TransferInfo['state']) === 'done' && !d.pieces) return this.openFile(d, type);
-    const stream = await DownloadStream.open({
+    if ((d.info.state as TransferInfo['state']) === 'done') return this.openFile(d, type);
+    const stream = await this.openPart(d, priority).catch((e: Error) => {
+      // It finished (and took its final name) meanwhile: play the file.
+      if ((d.info.state as TransferInfo['state']) === 'done') return undefined;
+      throw e;
+    });
+    if (!stream) return this.openFile(d, type);
+    const info = this.registry.add({ name: d.info.name, type, source: stream, transferId: d.info.id });
+    stream.onVerified = () => this.registry.changed(info.id);
+    this.watched.get(d.info.id)?.streams.set(info.id, stream);
+    return info;
+  }
+
+  /** A finished download of this content whose file is still there, to play instead of downloading again. */
+  private finished(sha256: string | undefined): Download | undefined {
+    if (!sha256) return undefined;
+    for (const d of this.deps.transfers().downloads.downloads.values())
+      if (d.info.direction === 'down' && d.info.state === 'done' && d.info.sha256 === sha256 && d.info.path && fs.existsSync(d.info.path))
+        return d;
+    return undefined;
+  }
+
+  private openPart(d: Download, priority: StreamPriority): Promise<DownloadStream> {
+    return DownloadStream.open({
       partPath: d.partPath!,
       size: d.info.total,
       pieceSize: d.pieces!.pieceSize,
@@ -76,11 +102,7 @@ export class StreamService {
       stored: d.pieces!.have,
       priority,
       onBadPiece: (i) => this.deps.log().warn(`stream ${d.info.name}: piece ${i} does not match its hash; it is not played`),
-      onVerified: () => this.registry.changed(info.id),
     });
-    const info = this.registry.add({ name: d.info.name, type, source: stream, transferId: d.info.id });
-    this.watched.get(d.info.id)?.streams.set(info.id, stream);
-    return info;
   }
 
   async close(id: string): Promise<boolean> {
