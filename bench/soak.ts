@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/soak.ts [--seconds 60] [--downloaders 200] [--qps 1000]
  *
- * Downloaders are raw v1 GET clients and raw v2 transfer clients (half each),
+ * Downloaders are raw v1 GET clients and raw v2 transfer clients over TLS (half each),
  * on real loopback sockets, all in this process. The flooding neighbour is a
  * raw v2 neighbour; a second raw neighbour receives the forwarded queries.
  * The per-neighbour message limit is raised to 2,000/s so the flood is
@@ -21,6 +21,8 @@ import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
 import { MAGIC, PROTOCOL_VERSION } from '../electron/peer/v2/messages.js';
 import { cleanupTemp, mb, newId, startPeer, waitFor } from '../test/helpers/harness.js';
 import { RawNeighbour } from '../test/helpers/raw-neighbour.js';
+import { testIdentity } from '../test/helpers/v2-wire.js';
+import { secureDial } from '../electron/peer/identity/tls-link.js';
 import { LOOPBACK_LOAD_LISTENER_LIMITS } from './lib/load-limits.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string' }, downloaders: { type: 'string' }, qps: { type: 'string' } } });
@@ -58,10 +60,11 @@ function v1Get(port: number, name: string, size: number): Promise<Buffer> {
   });
 }
 
-/** One v2 GET on a transfer connection: waits through `queued`, then reads get-ok and the raw bytes. */
-function v2Get(port: number, hash: string): Promise<Buffer> {
+/** One v2 GET on a transfer connection (inside TLS): waits through `queued`, then reads get-ok and the raw bytes. */
+async function v2Get(port: number, hash: string): Promise<Buffer> {
+  const identity = await testIdentity('soak');
+  const { socket: s } = await secureDial('127.0.0.1', port, identity, { timeoutMs: 120_000 });
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port });
     const dec = new FrameDecoder();
     let magic = Buffer.alloc(0);
     let expect = -1;
@@ -70,10 +73,8 @@ function v2Get(port: number, hash: string): Promise<Buffer> {
     const timer = setTimeout(() => s.destroy(new Error('v2 GET timed out')), 120_000);
     const fail = (e: Error) => (clearTimeout(timer), s.destroy(), reject(e));
     s.on('error', fail);
-    s.on('connect', () => {
-      s.write(Buffer.concat([MAGIC, encodeFrame({ t: 'hello', v: PROTOCOL_VERSION, peerId: newId(), port: 1, role: 'transfer' })]));
-      s.write(encodeFrame({ t: 'get', sha256: hash, offset: 0 }));
-    });
+    s.write(Buffer.concat([MAGIC, encodeFrame({ t: 'hello', v: PROTOCOL_VERSION, peerId: identity.id, port: 1, role: 'transfer' })]));
+    s.write(encodeFrame({ t: 'get', sha256: hash, offset: 0 }));
     s.on('data', (c: Buffer) => {
       if (expect >= 0) {
         body.push(c);
