@@ -6,6 +6,7 @@
  * files, and DOCTOR says what worked and what did not.
  */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from './lab/agents.js';
@@ -132,6 +133,16 @@ describe.skipIf(unavailable !== null)(title, () => {
         names.filter((n) => n !== `home-${p.name}.mp3`),
         30_000,
       );
+
+    // Hits from home A carry the mapped public address (a private one would name a machine in home B):
+    // a download from home B by exactly what the hit printed goes through RA's mapping, byte-identical.
+    const fromB = await searchFinds(home[2]!, 'home', ['home-a1.mp3', 'home-a2.mp3']);
+    expect(fromB.get('home-a1.mp3')).toBe(`${PUBLIC_NET}.1:8001`);
+    expect(fromB.get('home-a2.mp3')).toBe(`${PUBLIC_NET}.1:8002`);
+    const [host, port] = fromB.get('home-a1.mp3')!.split(':');
+    await home[2]!.command(`GET,home-a1.mp3,${host},${port}`, /GET home-a1\.mp3: (complete and verified|.*fail)/i, 30_000);
+    const got = fs.readFileSync(path.join(home[2]!.dir, 'downloads', 'home-a1.mp3'));
+    expect(got.equals(fs.readFileSync(path.join(home[0]!.dir, 'share', 'home-a1.mp3')))).toBe(true);
 
     const a1Doctor = (await home[0]!.command('DOCTOR', /relays:/)).join('\n');
     expect(a1Doctor).toMatch(

@@ -135,6 +135,11 @@ export function connectBackAllowed(requester: string, target: string): boolean {
   return requesterNet === targetNet || requesterNet === 'loopback';
 }
 
+/** True for an address that means something only on its own network (loopback, RFC 1918, CGNAT, IPv6 ULA). */
+export function isLocalNetworkHost(host: string): boolean {
+  return localNetworkOf(host) !== undefined;
+}
+
 export function isUnspecified(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '';
 }

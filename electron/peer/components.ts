@@ -53,6 +53,8 @@ export interface PeerSelf {
   markSelf(a: PeerAddress): void;
   /** True while the peer is starting or running (not quitting or stopped). */
   isLive(): boolean;
+  /** Where the internet reaches us (a port mapping, or a confirmed public address), if known. */
+  publicAddress?(): PeerAddress | null;
 }
 
 /** The addresses that are this very peer: where it listens, and any a dial found to be itself. */

@@ -112,6 +112,7 @@ export class Peer {
       isSelf: (a) => this.selfAddresses.has(a),
       markSelf: (a) => this.selfAddresses.add(a),
       isLive: () => this.lifecycle.live,
+      publicAddress: () => this.reach?.publicAddress() ?? null,
     };
   }
 

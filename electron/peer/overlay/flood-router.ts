@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { isSafeNetworkName, type MediaType, type PeerAddress } from '../../../shared/types.js';
-import { formatAddress, isBogonTarget, isUnspecified } from '../address.js';
+import { formatAddress, isBogonTarget, isLocalNetworkHost, isUnspecified } from '../address.js';
 import type { PeerComponents, PeerSelf } from '../components.js';
 import { KeywordQuery } from '../search-match.js';
 import { BoundedTable } from '../seen-table.js';
@@ -117,7 +117,7 @@ export class FloodRouter {
   }
 
   private answer(n: Neighbour, m: V2Of<'query'> | V2Of<'ping'>): void {
-    const me = this.advertised(n.conn);
+    const me = this.advertised(n.conn, m.hops);
     const library = this.c.library();
     if (m.t === 'query') {
       const q = new KeywordQuery(m.q, m.type);
@@ -173,8 +173,15 @@ export class FloodRouter {
     this.hooks.found();
   }
 
-  /** Our address as a neighbour sees it: the configured host, or the address its connection reached. */
-  private advertised(conn: V2Connection): { host: string; port: number; peerId: string } {
+  /**
+   * Our address for a reply: the configured host, or the address the neighbour's connection reached. But when
+   * the internet reaches us at a public address (a port mapping) and the asker may be beyond our network (the
+   * request came from farther away, or this neighbour is not on a local network), that address: a private one
+   * would name some other machine in the asker's home.
+   */
+  private advertised(conn: V2Connection, hops: number): { host: string; port: number; peerId: string } {
+    const pub = this.self.publicAddress?.();
+    if (pub && (hops > 0 || !isLocalNetworkHost(conn.remoteHost))) return { host: pub.host, port: pub.port, peerId: this.self.id() };
     const bound = this.self.boundHost();
     const host = isUnspecified(bound) ? conn.localHost : bound;
     return { host, port: this.self.port(), peerId: this.self.id() };

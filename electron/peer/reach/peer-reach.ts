@@ -58,6 +58,12 @@ export class PeerReach {
     return this.service.stop();
   }
 
+  /** Where the internet reaches us: the confirmed address, else the port mapping's external one. */
+  publicAddress(): PeerAddress | null {
+    const a = this.service.advertised();
+    return a && a.host && !a.firewalled ? { host: a.host, port: a.port } : null;
+  }
+
   /** The network doctor's report now. */
   doctor(): DoctorReport {
     const { host, port } = this.deps.bound;
