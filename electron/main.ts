@@ -306,4 +306,8 @@ app.whenReady().then(async () => {
   const { host, port } = peer.address();
   log.info(`listening on ${host}:${port}`);
   log.info(`peer id: ${peer.id}`);
+  void peer.tlsSelfCheck().then(
+    (r) => log.info(`TLS self-check: ${r.protocol} ${r.cipher}`),
+    (e: Error) => log.warn(`TLS self-check failed: ${e.message}`),
+  );
 });

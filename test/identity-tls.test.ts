@@ -21,6 +21,7 @@ import {
   secureDial,
   type SecureLink,
   TlsLinkError,
+  tlsSelfCheck,
 } from '../electron/peer/identity/tls-link.js';
 
 const dirs: string[] = [];
@@ -218,6 +219,12 @@ describe('TLS links', () => {
       const data = crypto.randomBytes(200_000);
       expect((await echo(link, data)).equals(data)).toBe(true);
     }
+  });
+
+  it('the self-check reports what this runtime negotiates: TLS 1.3 with AES-GCM under Node', async () => {
+    const r = await tlsSelfCheck(await identity());
+    expect(r.protocol).toBe('TLSv1.3');
+    expect(['TLS_AES_256_GCM_SHA384', 'TLS_AES_128_GCM_SHA256']).toContain(r.cipher);
   });
 
   it('refuses a peer that proves another ID than expected, naming both IDs and the address', async () => {

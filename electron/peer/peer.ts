@@ -19,6 +19,7 @@ import { SelfAddresses, systemClock, type Clock, type PeerComponents, type PeerS
 import { HostCache } from './host-cache.js';
 import { loadOrCreateIdentity, type PeerIdentity } from './identity/identity.js';
 import { parsePeerSpec } from './identity/peer-id.js';
+import { tlsSelfCheck } from './identity/tls-link.js';
 import { Library } from './library.js';
 import { Lifecycle, startError, type PeerStatus } from './lifecycle.js';
 import { Listener } from './listener.js';
@@ -302,6 +303,11 @@ export class Peer {
     this.router.discover(id, t);
     this.v1.discover(t);
     return { discoverId: id };
+  }
+
+  /** What this runtime's TLS negotiates (the desktop app logs it: Electron's BoringSSL is not Node's OpenSSL). */
+  tlsSelfCheck(): Promise<{ protocol: string; cipher: string }> {
+    return tlsSelfCheck(this.identity);
   }
 
   peers(): { known: KnownPeer[]; neighbours: NeighbourInfo[] } {

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type net from 'node:net';
+import net from 'node:net';
 import tls from 'node:tls';
 import { formatAddress } from '../address.js';
 import type { PeerIdentity } from './identity.js';
@@ -251,4 +251,33 @@ function settle(socket: tls.TLSSocket, doneEvent: 'secure' | 'secureConnect', wh
     socket.once('close', onClose);
     socket.once(doneEvent, onDone);
   });
+}
+
+/**
+ * What this runtime's TLS negotiates between two of our contexts: a
+ * handshake with ourselves over loopback. The peer logs it once at start, so
+ * the desktop app's log shows what Electron's BoringSSL picked (TLS 1.3 with
+ * AES-GCM where the CPU has AES instructions), not only what Node's OpenSSL does.
+ */
+export async function tlsSelfCheck(identity: PeerIdentity, timeoutMs = 5000): Promise<{ protocol: string; cipher: string }> {
+  const server = net.createServer((raw) => {
+    raw.on('error', () => {});
+    raw.once('data', (first: Buffer) => {
+      raw.pause();
+      secureAccept(raw, identity, first, { timeoutMs }).then(
+        (l) => l.socket.end(),
+        () => raw.destroy(),
+      );
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const { port } = server.address() as net.AddressInfo;
+    const { socket } = await secureDial('127.0.0.1', port, identity, { expectedId: identity.id, timeoutMs });
+    const result = { protocol: socket.getProtocol() ?? '?', cipher: socket.getCipher().standardName };
+    socket.destroy();
+    return result;
+  } finally {
+    server.close();
+  }
 }
