@@ -50,6 +50,9 @@ describe('pinned peer IDs in the known-peer list', () => {
     const B = { host: '127.0.0.1', port: 10002 };
     hc.add({ ...B, id: z }, 'discovered');
     expect(hc.pinnedId(B)).toBeUndefined();
+    const C = { host: '127.0.0.1', port: 10003 };
+    hc.add({ ...C, id: z }, 'nearby'); // an mDNS announcement is a claim too
+    expect(hc.pinnedId(C)).toBeUndefined();
   });
 
   it('pins survive a restart and RESET, for bootstrap peers too', async () => {

@@ -71,7 +71,8 @@ export class HostCache {
   /**
    * Add or refresh a peer. Returns the entry and whether it was new. An ID
    * the user gives (`ID@HOST:PORT`) replaces any pin at that address: it is
-   * the user's word; an ID from anywhere else never does.
+   * the user's word; an ID from anywhere else (a pong, the LAN, the DHT)
+   * never pins: the first ID the peer proves does.
    */
   add(
     addr: PeerSpec,
@@ -91,7 +92,7 @@ export class HostCache {
     const entry: Entry = {
       host: addr.host,
       port: addr.port,
-      ...(addr.id && source !== 'discovered' ? { id: addr.id } : {}),
+      ...(addr.id && source === 'user' ? { id: addr.id } : {}),
       source,
       protocol: info.protocol ?? 'unknown',
       lastSeen: Date.now(),
