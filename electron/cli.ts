@@ -317,5 +317,6 @@ class TerminalPeer {
 export function formatHit(h: SearchHit): string {
   const details = h.size !== undefined ? ` (${formatBytes(h.size)}, ${printable(String(h.type))})` : '';
   const hash = h.sha256 ? `, sha256 ${printable(h.sha256.slice(0, 16))}` : '';
-  return `found: ${printable(h.name)}${details} at ${printable(formatAddress(h.peer))} [${printable(String(h.protocol))}${hash}]`;
+  const fw = h.firewalled ? ', firewalled' : '';
+  return `found: ${printable(h.name)}${details} at ${printable(formatAddress(h.peer))} [${printable(String(h.protocol))}${hash}${fw}]`;
 }

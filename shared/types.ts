@@ -89,6 +89,8 @@ export interface SearchHit {
   type?: MediaType;
   sha256?: string;
   hops?: number;
+  /** Neighbours could not dial the responder back: it cannot take incoming connections. */
+  firewalled?: boolean;
 }
 
 /**

@@ -66,7 +66,7 @@ describe.skipIf(unavailable !== null)(title, () => {
     await lab?.destroy();
   }, 30_000);
 
-  it('three peers with --lan on one LAN: each lists the others as nearby (pinned to their IDs), links to them and finds their files', async () => {
+  it('three peers with --lan on one LAN: each lists the others as nearby, links to them over TLS (their IDs proved) and finds their files', async () => {
     await lab.addSwitch('lan');
     const lan: LabPeer[] = [];
     for (let i = 0; i < 3; i++) {
@@ -76,17 +76,21 @@ describe.skipIf(unavailable !== null)(title, () => {
     peers.push(...lan);
     const ids = await Promise.all(lan.map(async (p) => (await p.waitFor(/^peer id: (\S+)/, 30_000))[1]!));
     for (const [i, p] of lan.entries()) {
-      const others = ids.filter((_, j) => j !== i);
+      const others = [0, 1, 2].filter((j) => j !== i);
+      const addr = (j: number) => `192.168.7.${11 + j}:${7001 + j}`;
       const end = Date.now() + 10_000;
-      let known = knownPeers(await p.command('PEERS', /^neighbours/));
-      while (!others.every((id) => known.some((k) => k.id === id && k.source === 'nearby' && k.connected)) && Date.now() < end) {
+      let lines = await p.command('PEERS', /^neighbours \((\d+)\)/);
+      const linked = () => others.every((j) => knownPeers(lines).some((k) => k.addr === addr(j) && k.source === 'nearby' && k.connected));
+      while (!linked() && Date.now() < end) {
         await new Promise((r) => setTimeout(r, 300));
-        known = knownPeers(await p.command('PEERS', /^neighbours/));
+        lines = await p.command('PEERS', /^neighbours \((\d+)\)/);
       }
-      for (const [j, id] of ids.entries()) {
-        if (j === i) continue;
-        expect(known).toContainEqual({ id, addr: `192.168.7.${11 + j}:${7001 + j}`, source: 'nearby', connected: true });
-      }
+      for (const j of others)
+        expect(knownPeers(lines)).toContainEqual(expect.objectContaining({ addr: addr(j), source: 'nearby', connected: true }));
+      // The neighbour links carry the IDs each peer proved in its TLS handshake.
+      await new Promise((r) => setTimeout(r, 200));
+      const neighbours = p.out.slice(p.out.lastIndexOf(lines.find((l) => l.startsWith('neighbours'))!)).join('\n');
+      for (const j of others) expect(neighbours).toContain(ids[j]);
     }
     const found = await searchFinds(lan[0]!, 'song', ['lan-song-1.mp3', 'lan-song-2.mp3']);
     expect(found.get('lan-song-1.mp3')).toBe('192.168.7.12:7002');
@@ -152,6 +156,23 @@ describe.skipIf(unavailable !== null)(title, () => {
     expect(a1Doctor).toMatch(/ok {3}DHT rendezvous: network "mactella", \d+ node\(s\), \d+ peer\(s\) found/);
     const b1Doctor = (await home[2]!.command('DOCTOR', /relays:/)).join('\n');
     expect(b1Doctor).toMatch(/FAIL port mapping: NAT-PMP: .+; UPnP: .+\n {7}-> .*forward TCP port 8003/);
+
+    // Reachability from neighbours dialling back: home A mapped, the public peer open, home B firewalled,
+    // and hits from home B say so.
+    const verdict = async (p: LabPeer) => (await p.command('DOCTOR', /relays:/)).find((l) => / reachability: /.test(l)) ?? '';
+    const waitVerdict = async (p: LabPeer, re: RegExp) => {
+      for (const end = Date.now() + 15_000; !re.test(await verdict(p)) && Date.now() < end;) await new Promise((r) => setTimeout(r, 500));
+      expect(await verdict(p)).toMatch(re);
+    };
+    await waitVerdict(
+      home[0]!,
+      new RegExp(`^ok {3}reachability: mapped: dialled back at the NAT-PMP mapping ${PUBLIC_NET.replace(/\./g, '\\.')}\\.1:8001`),
+    );
+    await waitVerdict(home[3]!, /^ok {3}reachability: open: dialled back at 100\.200\.0\.10:8004/);
+    await waitVerdict(home[2]!, /^WARN reachability: firewalled: \d neighbours could not dial back/);
+    const from = home[3]!.out.length;
+    await searchFinds(home[3]!, 'home', ['home-b1.mp3']);
+    expect(home[3]!.out.slice(from).find((l) => l.includes('home-b1.mp3'))).toMatch(/, firewalled\]$/);
 
     // Peers found on the DHT join the host cache as "found online", at their public addresses; a peer's own
     // announcement does not (pub1 started last, so its first lookup saw everyone).

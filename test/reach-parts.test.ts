@@ -9,7 +9,9 @@ import { parseProcNetRoute } from '../electron/peer/reach/default-gateway.js';
 import { DhtRendezvous, networkInfoHash } from '../electron/peer/reach/dht-rendezvous.js';
 import { LanDiscovery, parseLanService } from '../electron/peer/reach/lan-discovery.js';
 import { PortMapper, type PortMapping } from '../electron/peer/reach/port-mapping.js';
+import { DialBack, type DialBackLink } from '../electron/peer/reach/dial-back.js';
 import { diagnose, formatDoctor } from '../electron/peer/reach/doctor.js';
+import { silentLogger } from '../electron/peer/logger.js';
 import { parseReachFlags, REACH_DESKTOP, REACH_OFF, reachFromSaved } from '../electron/peer/reach/reach-options.js';
 import { ReachService } from '../electron/peer/reach/reach-service.js';
 import { decideReachability, probeTcp, ReachabilityTracker, type DialBackResult } from '../electron/peer/reach/reachability.js';
@@ -221,5 +223,49 @@ describe('reach switches', () => {
     });
     expect(reachFromSaved(undefined, REACH_DESKTOP)).toMatchObject({ lan: true, upnp: true, dht: true, relay: true });
     expect(REACH_OFF).toMatchObject({ lan: false, upnp: false, dht: false });
+  });
+});
+
+describe('dial-back (the reachability check)', () => {
+  /** The narrow face of a v2 link the dial-back uses; the lab runs it over real TLS links. */
+  const link = (remoteHost: string, sent: unknown[]): DialBackLink =>
+    ({
+      remoteHost,
+      remote: { peerId: `ID-${remoteHost}` },
+      isOpen: true,
+      send: (m: unknown) => (sent.push(m), true),
+    }) as unknown as DialBackLink;
+
+  it('asks only neighbours beyond the local network, once per link, and counts only answers to its own requests', () => {
+    const results: DialBackResult[] = [];
+    const d = new DialBack({ log: silentLogger, probe: probeTcp, result: (r) => results.push(r) });
+    const sent: unknown[] = [];
+    expect(d.ask(link('192.168.1.20', sent), 7100)).toBe(false);
+    const far = link('100.200.0.5', sent);
+    expect(d.ask(far, 7100)).toBe(true);
+    expect(d.ask(far, 7100)).toBe(false);
+    expect(sent).toEqual([{ t: 'dial-me', port: 7100 }]);
+    d.onDialed(link('100.200.0.6', []), { t: 'dialed', host: '100.200.0.1', port: 7100, ok: true });
+    expect(results).toEqual([]);
+    d.onDialed(far, { t: 'dialed', host: '100.200.0.1', port: 7100, ok: true });
+    d.onDialed(far, { t: 'dialed', host: '100.200.0.1', port: 7100, ok: true });
+    expect(results).toMatchObject([{ by: 'ID-100.200.0.5', host: '100.200.0.1', port: 7100, ok: true }]);
+  });
+
+  it('dials back only the address the request came from, answers a link once, and within a budget', async () => {
+    const server = net.createServer((s) => s.destroy());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as net.AddressInfo).port;
+    const probed: string[] = [];
+    const probe = (host: string, p: number, ms: number) => (probed.push(`${host}:${p}`), probeTcp(host, p, ms));
+    const d = new DialBack({ log: silentLogger, probe, result: () => {}, perMinute: 1 });
+    const sent: unknown[] = [];
+    const l = link('127.0.0.1', sent);
+    await d.onDialMe(l, { t: 'dial-me', port });
+    await d.onDialMe(l, { t: 'dial-me', port });
+    expect(sent).toEqual([{ t: 'dialed', host: '127.0.0.1', port, ok: true }]);
+    await d.onDialMe(link('127.0.0.1', sent), { t: 'dial-me', port });
+    expect(probed).toEqual([`127.0.0.1:${port}`]);
+    await new Promise((r) => server.close(r));
   });
 });

@@ -55,6 +55,8 @@ export interface PeerSelf {
   isLive(): boolean;
   /** Where the internet reaches us (a port mapping, or a confirmed public address), if known. */
   publicAddress?(): PeerAddress | null;
+  /** True when neighbours could not dial us back: others cannot connect to us. */
+  firewalled?(): boolean;
 }
 
 /** The addresses that are this very peer: where it listens, and any a dial found to be itself. */

@@ -26,7 +26,7 @@ import { Listener } from './listener.js';
 import { callbackLogger, silentLogger, type Logger } from './logger.js';
 import type { PeerOptions } from './options.js';
 import { clampTtl, FloodRouter, newId } from './overlay/flood-router.js';
-import { Neighbours } from './overlay/neighbours.js';
+import { Neighbours, type Neighbour } from './overlay/neighbours.js';
 import { listRemote } from './overlay/remote-listing.js';
 import { V1Gateway } from './overlay/v1-gateway.js';
 import { V2Inbound } from './overlay/v2-inbound.js';
@@ -41,7 +41,7 @@ import { TransferManager, type DownloadRequest } from './transfers/transfer-mana
 import { DEFAULT_TUNING, type PeerTuning } from './tuning.js';
 import { TypedEmitter } from './typed-emitter.js';
 import type { Hello } from './v2/connection.js';
-import { PROTOCOL_VERSION } from './v2/messages.js';
+import { PROTOCOL_VERSION, type V2Of } from './v2/messages.js';
 import { acceptSecureV2 } from './v2/secure-v2.js';
 
 export { DEFAULT_TUNING, type PeerTuning };
@@ -114,6 +114,7 @@ export class Peer {
       markSelf: (a) => this.selfAddresses.add(a),
       isLive: () => this.lifecycle.live,
       publicAddress: () => this.reach?.publicAddress() ?? null,
+      firewalled: () => this.reach?.firewalled() ?? false,
     };
   }
 
@@ -198,10 +199,17 @@ export class Peer {
     this.neighbours = new Neighbours(c, this.self, this.tuning, () => this.opts.neighbourCap, {
       message: (n, m) => this.router.onMessage(n, m),
       closed: (n) => this.router.forget(n.conn),
-      changed: () => this.emitPeersChanged(),
+      changed: () => {
+        this.emitPeersChanged();
+        this.reach?.askDialBack(this.neighbours.all());
+      },
     });
     const isConnected = (a: PeerAddress) => this.neighbours.isConnected(a);
-    this.router = new FloodRouter(c, this.self, this.tuning, { neighbours: () => this.neighbours.all(), isConnected, found });
+    const dialBack = {
+      onDialMe: (n: Neighbour, m: V2Of<'dial-me'>) => void this.reach?.dialBack.onDialMe(n.conn, m),
+      onDialed: (n: Neighbour, m: V2Of<'dialed'>) => this.reach?.dialBack.onDialed(n.conn, m),
+    };
+    this.router = new FloodRouter(c, this.self, this.tuning, { neighbours: () => this.neighbours.all(), isConnected, found, dialBack });
     this.v1 = new V1Gateway(c, this.self, this.tuning, { isConnected, found });
     this.v2Inbound = new V2Inbound(c, this.self, this.tuning, (s, d, h) => this.neighbours.accept(s, d, h));
     this.importer = new ShareImporter({ ...c, reserved: () => this.transfers.downloads.reservedPaths });

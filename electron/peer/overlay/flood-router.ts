@@ -30,6 +30,8 @@ export interface RouterHooks {
   isConnected(a: PeerAddress): boolean;
   /** A pong named a peer worth knowing: top up the neighbours. */
   found(): void;
+  /** The reachability check's messages (reach/dial-back.ts). */
+  dialBack?: { onDialMe(n: Neighbour, m: V2Of<'dial-me'>): void; onDialed(n: Neighbour, m: V2Of<'dialed'>): void };
 }
 
 type Components = Pick<PeerComponents, 'hostCache' | 'library' | 'clock' | 'log' | 'stats' | 'events'>;
@@ -79,6 +81,10 @@ export class FloodRouter {
       case 'hit':
       case 'pong':
         return this.onReply(m);
+      case 'dial-me':
+        return this.hooks.dialBack?.onDialMe(n, m);
+      case 'dialed':
+        return this.hooks.dialBack?.onDialed(n, m);
       default:
         this.c.stats.drop(`unexpected ${m.t}`);
     }
@@ -154,6 +160,7 @@ export class FloodRouter {
         searchId: m.id,
         // The responder's ID: a download from this hit requires it (a forged hit gets no further than TLS).
         peer: { host: m.peer.host, port: m.peer.port, id: m.peer.peerId },
+        ...(m.peer.fw ? { firewalled: true } : {}),
         protocol: 'v2',
         name: f.name,
         size: f.size,
@@ -179,11 +186,12 @@ export class FloodRouter {
    * request came from farther away, or this neighbour is not on a local network), that address: a private one
    * would name some other machine in the asker's home.
    */
-  private advertised(conn: V2Connection, hops: number): { host: string; port: number; peerId: string } {
+  private advertised(conn: V2Connection, hops: number): { host: string; port: number; peerId: string; fw?: boolean } {
+    const fw = this.self.firewalled?.() ? { fw: true } : {};
     const pub = this.self.publicAddress?.();
-    if (pub && (hops > 0 || !isLocalNetworkHost(conn.remoteHost))) return { host: pub.host, port: pub.port, peerId: this.self.id() };
+    if (pub && (hops > 0 || !isLocalNetworkHost(conn.remoteHost))) return { host: pub.host, port: pub.port, peerId: this.self.id(), ...fw };
     const bound = this.self.boundHost();
     const host = isUnspecified(bound) ? conn.localHost : bound;
-    return { host, port: this.self.port(), peerId: this.self.id() };
+    return { host, port: this.self.port(), peerId: this.self.id(), ...fw };
   }
 }

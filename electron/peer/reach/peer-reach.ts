@@ -9,8 +9,11 @@ import type { PeerAddress, ReachSettings } from '../../../shared/types.js';
 import type { HostCache } from '../host-cache.js';
 import { isPeerId } from '../identity/peer-id.js';
 import type { Logger } from '../logger.js';
+import type { Neighbour } from '../overlay/neighbours.js';
+import { DialBack } from './dial-back.js';
 import { diagnose, type DoctorReport } from './doctor.js';
 import { ReachService } from './reach-service.js';
+import { probeTcp } from './reachability.js';
 
 /** What the peer hands to its reach. */
 export interface PeerReachDeps {
@@ -28,6 +31,8 @@ export interface PeerReachDeps {
 /** The reach of one peer: created at start (with every switch off it sends nothing), stopped at quit. */
 export class PeerReach {
   readonly service: ReachService;
+  /** The reachability check: answered for neighbours always, asked of them only when a reach switch is on. */
+  readonly dialBack: DialBack;
 
   constructor(private readonly deps: PeerReachDeps) {
     this.service = new ReachService({ peerId: deps.peerId, port: deps.bound.port, settings: deps.settings, logger: deps.log });
@@ -36,6 +41,8 @@ export class PeerReach {
       if (!isPeerId(p.id) || p.id === deps.peerId) return;
       this.add({ host: p.host, port: p.port, id: p.id }, 'nearby');
     });
+    this.dialBack = new DialBack({ log: deps.log, probe: probeTcp, result: (r) => this.service.addDialBack(r) });
+    this.service.on('reachability', (v) => deps.log.info(`reachability: ${v.state} (${v.reason})`));
     this.service.on('found-online', (p) => {
       if (!this.service.isOwnAnnouncement(p.host, p.port, localInterfaces())) this.add({ host: p.host, port: p.port }, 'online');
     });
@@ -56,6 +63,18 @@ export class PeerReach {
 
   stop(): Promise<void> {
     return this.service.stop();
+  }
+
+  /** Ask each neighbour beyond our network, once per link, to dial us back (when a reach switch is on). */
+  askDialBack(neighbours: readonly Neighbour[]): void {
+    const s = this.deps.settings;
+    if (!(s.lan || s.upnp || s.dht)) return;
+    for (const n of neighbours) this.dialBack.ask(n.conn, this.service.announcedPort());
+  }
+
+  /** True when neighbours could not dial us back. */
+  firewalled(): boolean {
+    return this.service.reachability().state === 'firewalled';
   }
 
   /** Where the internet reaches us: the confirmed address, else the port mapping's external one. */

@@ -35,7 +35,8 @@ const mediaType = z.enum(MEDIA_TYPES);
 const ttl = z.number().int().min(0).max(255);
 const hops = z.number().int().min(0).max(255);
 
-const peerRef = z.object({ host: hostField, port: portField, peerId }).strict();
+/** `fw`: the responder is firewalled (neighbours could not dial it back): a download from it needs it to dial out. */
+const peerRef = z.object({ host: hostField, port: portField, peerId, fw: z.boolean().optional() }).strict();
 export const fileRef = z.object({ name: fileName, size: count, type: mediaType, sha256 }).strict();
 
 const hello = z
@@ -77,6 +78,9 @@ export const v2MessageSchema = z.discriminatedUnion('t', [
     .object({ t: z.literal('pieces-ok'), sha256, size: count, pieceSize: z.number().int().min(1024), hashes: z.array(sha256).max(4096) })
     .strict(),
   z.object({ t: z.literal('error'), code: z.string().max(32), message: z.string().max(512) }).strict(),
+  /** Reachability check (reach/dial-back.ts): dial me back at the address this link comes from, at this port. */
+  z.object({ t: z.literal('dial-me'), port: portField }).strict(),
+  z.object({ t: z.literal('dialed'), host: hostField, port: portField, ok: z.boolean() }).strict(),
 ]);
 
 export type V2Message = z.infer<typeof v2MessageSchema>;
