@@ -8,14 +8,22 @@
  *   to its first LAN peer found by mDNS;
  * - the port mapping result through miniupnpd on router RA (NAT-PMP) and the
  *   time it took;
- * - the DHT lookup time behind NAT, with a private bootstrap node.
- * Pairs (direct / push / relay) and relay throughput come with the peer wiring.
+ * - the DHT lookup time behind NAT, with a private bootstrap node;
+ * - for every ordered pair of real terminal peers in two homes behind NAT and
+ *   on the public segment (given only the DHT bootstrap node): whether a GET by
+ *   exactly what the hit printed works, and its throughput. PUSH and relay are
+ *   not built yet: a firewalled source is counted as "no path".
  */
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startAgent, type Agent } from '../test/lab/agents.js';
 import { Lab, PUBLIC_NET, upnpUnavailableReason } from '../test/lab/lab.js';
+import { startLabPeer, type LabPeer } from '../test/lab/lab-peer.js';
 
-const { values } = parseArgs({ options: { 'lan-peers': { type: 'string' }, rounds: { type: 'string' } } });
+const { values } = parseArgs({ options: { 'lan-peers': { type: 'string' }, rounds: { type: 'string' }, 'pair-mib': { type: 'string' } } });
+const PAIR_MIB = Math.max(1, Number(values['pair-mib'] ?? 8));
 const LAN_PEERS = Math.max(2, Number(values['lan-peers'] ?? 3));
 const ROUNDS = Math.max(1, Number(values.rounds ?? 3));
 
@@ -79,6 +87,82 @@ async function natRound(): Promise<{ mapping: string; mapMs: number; lookupMs: n
   }
 }
 
+/** One ordered pair: the downloader, the source, and how a GET by the hit's address went. */
+interface PairResult {
+  from: string;
+  to: string;
+  address: string;
+  ok: boolean;
+  mbps: number;
+  firewalled: boolean;
+}
+
+/** The two homes and the public segment with real peers; every peer downloads every other peer's file. */
+async function pairsRound(): Promise<PairResult[]> {
+  const lab = await Lab.create();
+  const agents: Agent[] = [];
+  const peers: LabPeer[] = [];
+  try {
+    for (const s of ['pub', 'ha', 'hb']) await lab.addSwitch(s);
+    await lab.addRouter('ra', {
+      wan: { switch: 'pub', address: `${PUBLIC_NET}.1/24` },
+      lan: { switch: 'ha', address: '192.168.1.1/24' },
+      upnp: { igdV1: true },
+    });
+    await lab.addRouter('rb', { wan: { switch: 'pub', address: `${PUBLIC_NET}.2/24` }, lan: { switch: 'hb', address: '192.168.1.1/24' } });
+    await lab.addHost('a1', { switch: 'ha', address: '192.168.1.10/24' }, '192.168.1.1');
+    await lab.addHost('a2', { switch: 'ha', address: '192.168.1.11/24' }, '192.168.1.1');
+    await lab.addHost('b1', { switch: 'hb', address: '192.168.1.10/24' }, '192.168.1.1');
+    await lab.addHost('pub1', { switch: 'pub', address: `${PUBLIC_NET}.10/24` });
+    await lab.addHost('boot', { switch: 'pub', address: `${PUBLIC_NET}.3/24` });
+    agents.push(startAgent(lab, 'boot', { kind: 'dht', bootstrap: [], announcePort: 0, dhtPort: 6881 }));
+    await agents[0]!.waitFor((e) => e.event === 'ready', 20_000, 'bootstrap node');
+    const args = ['--lan', '--upnp', '--dht', '--dht-bootstrap', `${PUBLIC_NET}.3:6881`];
+    const hosts = ['a1', 'a2', 'b1', 'pub1'];
+    for (const [i, h] of hosts.entries())
+      peers.push(startLabPeer(lab, h, 9001 + i, args, { [`pair-${h}.mp3`]: crypto.randomBytes(PAIR_MIB * 1024 * 1024) }));
+    for (const p of peers) await p.waitFor(/^peer id:/, 30_000);
+    // Let the DHT's early re-lookups and the dial-backs settle.
+    await new Promise((r) => setTimeout(r, 8000));
+    const results: PairResult[] = [];
+    for (const d of peers) {
+      const from = d.out.length;
+      d.send('SEARCH,pair,4');
+      await new Promise((r) => setTimeout(r, 2000));
+      for (const s of peers) {
+        if (s === d) continue;
+        const line = d.out.slice(from).find((l) => l.startsWith(`found: pair-${s.name}.mp3`));
+        const m = line && / at (\S+):(\d+) \[/.exec(line);
+        if (!m) {
+          results.push({ from: d.name, to: s.name, address: 'no hit', ok: false, mbps: 0, firewalled: false });
+          continue;
+        }
+        const t0 = performance.now();
+        const done = await d.command(
+          `GET,pair-${s.name}.mp3,${m[1]},${m[2]}`,
+          new RegExp(`GET pair-${s.name}\\.mp3: (complete|FAILED|cancelled)`),
+          60_000,
+        );
+        const ok = done.some((l) => l.includes(`GET pair-${s.name}.mp3: complete and verified`));
+        const ms = performance.now() - t0;
+        results.push({
+          from: d.name,
+          to: s.name,
+          address: `${m[1]}:${m[2]}`,
+          ok,
+          mbps: ok ? PAIR_MIB / 1.048576 / (ms / 1000) : 0,
+          firewalled: line.includes(', firewalled]'),
+        });
+      }
+    }
+    return results;
+  } finally {
+    await Promise.all(peers.map((p) => p.stop()));
+    await Promise.all(agents.map((a) => a.stop()));
+    await lab.destroy();
+  }
+}
+
 async function main(): Promise<void> {
   const reason = upnpUnavailableReason();
   if (reason) {
@@ -97,7 +181,21 @@ async function main(): Promise<void> {
   console.log(
     `  DHT lookup behind NAT (private bootstrap):   ${f(median(nat.map((n) => n.lookupMs)))}   [${nat.map((n) => f(n.lookupMs)).join(', ')}]`,
   );
-  console.log('  pairs (direct / push / relay) and relay throughput: not measured yet (peer wiring pending)');
+  execFileSync(process.execPath, [path.join(import.meta.dirname, '..', 'bin', 'mactella.mjs'), '--help'], { stdio: 'ignore' });
+  const pairs = await pairsRound();
+  const ok = pairs.filter((p) => p.ok);
+  console.log(
+    `  pairs (real peers, ${PAIR_MIB} MiB each, GET by the hit's address): ${ok.length}/${pairs.length} can download (${Math.round((100 * ok.length) / pairs.length)}%)`,
+  );
+  for (const p of pairs) {
+    const how = p.ok
+      ? `direct  ${p.mbps.toFixed(0)} MB/s`
+      : p.firewalled
+        ? 'no path: source firewalled (PUSH / relay not built)'
+        : 'FAILED';
+    console.log(`    ${p.from.padEnd(4)} <- ${p.to.padEnd(4)} at ${p.address.padEnd(20)} ${how}`);
+  }
+  console.log('  relay throughput against direct: not measured (relay not built)');
 }
 
 main().catch((err: Error) => {
