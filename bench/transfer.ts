@@ -56,6 +56,8 @@ async function childArgs(): Promise<string[]> {
       target: 'node20',
       outfile: out,
       logLevel: 'error',
+      // Packages load from node_modules as they are: some read their own package.json at a path relative to their file.
+      packages: 'external',
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     });
     childCommand = [out];
