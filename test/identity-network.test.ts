@@ -136,6 +136,9 @@ describe('identities on the network', () => {
     const want = `expected peer ${c.peer.id} at 127.0.0.1:${a.port}, but it presented ${a.peer.id}`;
     await waitFor('the refusal', () => b.peer.peers().known[0]?.refused === want);
     expect(b.peer.peers().neighbours).toEqual([]);
+    // The Add box's ID@HOST:PORT: a typo in the ID is refused before anything is pinned.
+    const typo = a.peer.id.slice(0, -1) + (a.peer.id.endsWith('A') ? 'B' : 'A');
+    expect(() => b.peer.addPeer({ host: '127.0.0.1', port: 9, id: typo })).toThrow(/check character/);
     const d = await start({ options: { bootstrap: [{ host: '127.0.0.1', port: a.port, id: a.peer.id }] } });
     await waitFor('the link', () => d.peer.peers().neighbours.length === 1);
     expect(d.peer.peers().neighbours[0]!.peerId).toBe(a.peer.id);

@@ -1,4 +1,4 @@
-import { Download, FolderSearch, Radar, RotateCcw, UserPlus, Users, X } from 'lucide-react';
+import { Copy, Download, FolderSearch, Radar, RotateCcw, UserPlus, Users, X } from 'lucide-react';
 import { useState, type FormEvent } from 'react';
 import type { KnownPeer, RemoteFile } from '../../../shared/types.js';
 import { EmptyState } from '../components/empty-state.js';
@@ -17,11 +17,46 @@ const SOURCE_LABELS: Record<KnownPeer['source'], string> = {
   online: 'Found online',
 };
 
+const PROTOCOL_LABELS: Record<KnownPeer['protocol'], string> = {
+  v2: 'MacTella v2 · TLS',
+  v1: 'Unencrypted (seed peer)',
+  unknown: 'Unknown',
+};
+
 function ProtocolBadge({ protocol }: { protocol: KnownPeer['protocol'] }) {
-  const label = protocol === 'unknown' ? 'Unknown' : `MacTella ${protocol}`;
+  const title =
+    protocol === 'v1'
+      ? 'Speaks the seed protocol (v1): plain text, anyone on the path can read it'
+      : protocol === 'v2'
+        ? 'TLS 1.3, both peers proved their IDs'
+        : undefined;
   return (
-    <span className={`badge badge--${protocol}`} title={protocol === 'v1' ? 'Speaks the seed protocol (v1)' : undefined}>
-      {label}
+    <span className={`badge badge--${protocol}`} title={title}>
+      {PROTOCOL_LABELS[protocol]}
+    </span>
+  );
+}
+
+/** A peer's ID, shortened, with the whole of it in the tooltip and a button that copies it. */
+function PeerId({ id }: { id: string }) {
+  const [copied, setCopied] = useState(false);
+  const copy = () =>
+    void navigator.clipboard?.writeText(id).then(
+      () => setCopied(true),
+      () => {},
+    );
+  return (
+    <span className="peer-row__id" title={id} data-testid="peer-id">
+      ID {id.slice(0, 15)}…
+      <IconTextButton
+        icon={Copy}
+        iconSize={13}
+        className="button button--ghost button--small"
+        onClick={copy}
+        aria-label={`Copy the ID ${id}`}
+      >
+        {copied ? 'Copied' : 'Copy'}
+      </IconTextButton>
     </span>
   );
 }
@@ -45,7 +80,7 @@ function AddPeerForm() {
         <span className="field__label">Peer address</span>
         <input
           type="text"
-          placeholder="host:port"
+          placeholder="ID@host:port or host:port"
           value={text}
           onChange={(e) => setText(e.target.value)}
           aria-invalid={error ? true : undefined}
@@ -111,6 +146,12 @@ function PeerRow({ peer }: { peer: KnownPeer }) {
           {peer.connected ? 'Connected' : 'Not connected'} · {SOURCE_LABELS[peer.source]}
           {peer.lastSeen ? ` · seen ${formatAgo(peer.lastSeen)}` : ''}
         </span>
+        {peer.id && <PeerId id={peer.id} />}
+        {peer.refused && (
+          <span className="field__error" role="status">
+            Refused: {peer.refused}
+          </span>
+        )}
       </div>
       <ProtocolBadge protocol={peer.protocol} />
       <span className="peer-row__shares">
@@ -120,7 +161,7 @@ function PeerRow({ peer }: { peer: KnownPeer }) {
         icon={FolderSearch}
         iconSize={15}
         className="button button--ghost button--small"
-        onClick={() => void browse({ host: peer.host, port: peer.port })}
+        onClick={() => void browse({ host: peer.host, port: peer.port, ...(peer.id ? { id: peer.id } : {}) })}
         aria-label={`Browse ${addr}`}
       >
         Browse
