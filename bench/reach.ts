@@ -11,8 +11,8 @@
  * - the DHT lookup time behind NAT, with a private bootstrap node;
  * - for every ordered pair of real terminal peers in two homes behind NAT and
  *   on the public segment (given only the DHT bootstrap node): whether a GET by
- *   exactly what the hit printed works, and its throughput. PUSH and relay are
- *   not built yet: a firewalled source is counted as "no path".
+ *   exactly what the hit printed works, directly or by PUSH, and its
+ *   throughput. Relays are not built yet (both ends firewalled has no path).
  */
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -93,6 +93,7 @@ interface PairResult {
   to: string;
   address: string;
   ok: boolean;
+  via: 'direct' | 'push';
   mbps: number;
   firewalled: boolean;
 }
@@ -134,7 +135,7 @@ async function pairsRound(): Promise<PairResult[]> {
         const line = d.out.slice(from).find((l) => l.startsWith(`found: pair-${s.name}.mp3`));
         const m = line && / at (\S+):(\d+) \[/.exec(line);
         if (!m) {
-          results.push({ from: d.name, to: s.name, address: 'no hit', ok: false, mbps: 0, firewalled: false });
+          results.push({ from: d.name, to: s.name, address: 'no hit', ok: false, via: 'direct', mbps: 0, firewalled: false });
           continue;
         }
         const t0 = performance.now();
@@ -150,6 +151,7 @@ async function pairsRound(): Promise<PairResult[]> {
           to: s.name,
           address: `${m[1]}:${m[2]}`,
           ok,
+          via: done.some((l) => l.startsWith('push: asked')) ? 'push' : 'direct',
           mbps: ok ? PAIR_MIB / 1.048576 / (ms / 1000) : 0,
           firewalled: line.includes(', firewalled]'),
         });
@@ -188,11 +190,7 @@ async function main(): Promise<void> {
     `  pairs (real peers, ${PAIR_MIB} MiB each, GET by the hit's address): ${ok.length}/${pairs.length} can download (${Math.round((100 * ok.length) / pairs.length)}%)`,
   );
   for (const p of pairs) {
-    const how = p.ok
-      ? `direct  ${p.mbps.toFixed(0)} MB/s`
-      : p.firewalled
-        ? 'no path: source firewalled (PUSH / relay not built)'
-        : 'FAILED';
+    const how = p.ok ? `${p.via.padEnd(6)} ${p.mbps.toFixed(0)} MB/s` : p.firewalled ? 'FAILED: source firewalled' : 'FAILED';
     console.log(`    ${p.from.padEnd(4)} <- ${p.to.padEnd(4)} at ${p.address.padEnd(20)} ${how}`);
   }
   console.log('  relay throughput against direct: not measured (relay not built)');

@@ -172,7 +172,17 @@ describe.skipIf(unavailable !== null)(title, () => {
     await waitVerdict(home[2]!, /^WARN reachability: firewalled: \d neighbours could not dial back/);
     const from = home[3]!.out.length;
     await searchFinds(home[3]!, 'home', ['home-b1.mp3']);
-    expect(home[3]!.out.slice(from).find((l) => l.includes('home-b1.mp3'))).toMatch(/, firewalled\]$/);
+    const b1Hit = home[3]!.out.slice(from).find((l) => l.includes('home-b1.mp3'))!;
+    expect(b1Hit).toMatch(/, firewalled\]$/);
+
+    // PUSH: the public peer downloads from firewalled home B by exactly what the hit printed: its dial fails,
+    // it asks b1 (along the hit's path) to push, b1 dials out over TLS and serves the file, byte-identical.
+    const [, bHost, bPort] = / at (\S+):(\d+) \[/.exec(b1Hit)!;
+    const pushed = await home[3]!.command(`GET,home-b1.mp3,${bHost},${bPort}`, /GET home-b1\.mp3: (complete and verified|FAILED)/, 30_000);
+    expect(pushed.join('\n')).toMatch(/push: asked \S+ to connect to 100\.200\.0\.10:8004/);
+    expect(pushed.join('\n')).toMatch(/GET home-b1\.mp3: complete and verified/);
+    const pushedFile = fs.readFileSync(path.join(home[3]!.dir, 'downloads', 'home-b1.mp3'));
+    expect(pushedFile.equals(fs.readFileSync(path.join(home[2]!.dir, 'share', 'home-b1.mp3')))).toBe(true);
 
     // Peers found on the DHT join the host cache as "found online", at their public addresses; a peer's own
     // announcement does not (pub1 started last, so its first lookup saw everyone).

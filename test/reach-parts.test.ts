@@ -11,6 +11,7 @@ import { LanDiscovery, parseLanService } from '../electron/peer/reach/lan-discov
 import { PortMapper, type PortMapping } from '../electron/peer/reach/port-mapping.js';
 import { DialBack, type DialBackLink } from '../electron/peer/reach/dial-back.js';
 import { diagnose, formatDoctor } from '../electron/peer/reach/doctor.js';
+import { PushBroker, type PushDeps } from '../electron/peer/reach/push.js';
 import { silentLogger } from '../electron/peer/logger.js';
 import { parseReachFlags, REACH_DESKTOP, REACH_OFF, reachFromSaved } from '../electron/peer/reach/reach-options.js';
 import { ReachService } from '../electron/peer/reach/reach-service.js';
@@ -267,5 +268,45 @@ describe('dial-back (the reachability check)', () => {
     await d.onDialMe(link('127.0.0.1', sent), { t: 'dial-me', port });
     expect(probed).toEqual([`127.0.0.1:${port}`]);
     await new Promise((r) => server.close(r));
+  });
+});
+
+describe('PUSH bounds (the lab proves a real push end to end)', () => {
+  const deps = (over: Partial<PushDeps> = {}): PushDeps => ({
+    log: silentLogger,
+    identity: () => {
+      throw new Error('no dial expected');
+    },
+    hello: () => ({ t: 'hello', v: 2, peerId: 'X', port: 1, role: 'push' }),
+    self: () => ({ id: 'ME', reachable: { host: '100.200.0.1', port: 7100 } }),
+    route: () => true,
+    serveTransfer: async () => {},
+    newId: () => '0'.repeat(32),
+    ...over,
+  });
+  const signal = new AbortController().signal;
+
+  it('a downloader that is not reachable itself, or has no path to the source, fails at once and says why', async () => {
+    await expect(
+      new PushBroker(deps({ self: () => ({ id: 'ME', reachable: null }) })).request({ host: '10.0.0.2', port: 1, id: 'SRC' }, signal),
+    ).rejects.toThrow(/both firewalled: a relay is needed/);
+    await expect(new PushBroker(deps({ route: () => false })).request({ host: '10.0.0.2', port: 1, id: 'SRC' }, signal)).rejects.toThrow(
+      /no path to ask it to push/,
+    );
+  });
+
+  it('a push link nobody asked for is closed; a push to a bogon address is refused without dialling', async () => {
+    let destroyed = false;
+    const b = new PushBroker(deps());
+    b.onPushLink({ destroy: () => (destroyed = true) } as unknown as net.Socket, undefined as never, undefined as never, 'SRC');
+    expect(destroyed).toBe(true);
+    await b.onPush({ t: 'push', id: '0'.repeat(32), ttl: 1, hops: 0, target: 'ME', to: { host: '224.0.0.1', port: 7100, peerId: 'P' } });
+  });
+
+  it('hits teach which peer is at an address, bounded', () => {
+    const b = new PushBroker(deps());
+    b.noteHit({ searchId: 's', peer: { host: '192.168.1.10', port: 9003, id: 'SRC' }, protocol: 'v2', name: 'a.mp3' });
+    expect(b.idAt({ host: '192.168.1.10', port: 9003 })).toBe('SRC');
+    expect(b.idAt({ host: '192.168.1.10', port: 9004 })).toBeUndefined();
   });
 });

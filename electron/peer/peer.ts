@@ -31,7 +31,8 @@ import { listRemote } from './overlay/remote-listing.js';
 import { V1Gateway } from './overlay/v1-gateway.js';
 import { V2Inbound } from './overlay/v2-inbound.js';
 import type { DoctorReport } from './reach/doctor.js';
-import { PeerReach } from './reach/peer-reach.js';
+import { PeerReach, reachOn } from './reach/peer-reach.js';
+import { PushBroker } from './reach/push.js';
 import { isRealPathInside } from './safe-path.js';
 import { mergeSettingsPatch, optionsToSettings, saveSettings } from './settings-store.js';
 import { ShareImporter } from './share-importer.js';
@@ -96,6 +97,8 @@ export class Peer {
   private dialTimer?: NodeJS.Timeout;
   /** LAN discovery, port mapping and DHT rendezvous, as switched on (nothing is sent when all are off). */
   private reach?: PeerReach;
+  /** PUSH for firewalled sources. */
+  private push!: PushBroker;
   private statsTimer?: NodeJS.Timeout;
   private lastStatsKey = '';
 
@@ -209,9 +212,32 @@ export class Peer {
       onDialMe: (n: Neighbour, m: V2Of<'dial-me'>) => void this.reach?.dialBack.onDialMe(n.conn, m),
       onDialed: (n: Neighbour, m: V2Of<'dialed'>) => this.reach?.dialBack.onDialed(n.conn, m),
     };
-    this.router = new FloodRouter(c, this.self, this.tuning, { neighbours: () => this.neighbours.all(), isConnected, found, dialBack });
+    this.push = new PushBroker({
+      log: this.log,
+      identity: () => this.identity,
+      hello: (role) => this.hello(role),
+      self: () => ({ id: this.id, reachable: this.reach?.publicAddress() ?? null }),
+      route: (m) => this.router.push(m),
+      serveTransfer: (s, d, first, remote) => this.transfers.serveTransfer(s, d, first, remote),
+      newId,
+    });
+    this.events.on('search:hit', (h) => this.push.noteHit(h));
+    const pushed = (m: V2Of<'push'>) => void this.push.onPush(m);
+    this.router = new FloodRouter(c, this.self, this.tuning, {
+      neighbours: () => this.neighbours.all(),
+      isConnected,
+      found,
+      dialBack,
+      pushed,
+    });
     this.v1 = new V1Gateway(c, this.self, this.tuning, { isConnected, found });
-    this.v2Inbound = new V2Inbound(c, this.self, this.tuning, (s, d, h) => this.neighbours.accept(s, d, h));
+    this.v2Inbound = new V2Inbound(
+      c,
+      this.self,
+      this.tuning,
+      (s, d, h) => this.neighbours.accept(s, d, h),
+      (s, d, h, id) => this.push.onPushLink(s, d, h, id),
+    );
     this.importer = new ShareImporter({ ...c, reserved: () => this.transfers.downloads.reservedPaths });
   }
 
@@ -234,6 +260,8 @@ export class Peer {
       maxDownloadRate: o.maxDownloadRate,
       connectTimeoutMs: this.tuning.handshakeTimeoutMs,
       stateDir: () => path.join(this.opts.dataDir, 'transfers'),
+      // PUSH only with a reach switch on: otherwise a failed dial fails as it always did.
+      push: reachOn(this.opts.reach) ? { idAt: (a) => this.push.idAt(a), request: (s, signal) => this.push.request(s, signal) } : undefined,
     });
   }
 

@@ -32,6 +32,8 @@ export interface RouterHooks {
   found(): void;
   /** The reachability check's messages (reach/dial-back.ts). */
   dialBack?: { onDialMe(n: Neighbour, m: V2Of<'dial-me'>): void; onDialed(n: Neighbour, m: V2Of<'dialed'>): void };
+  /** A push request addressed to us (reach/push.ts). */
+  pushed?(m: V2Of<'push'>): void;
 }
 
 type Components = Pick<PeerComponents, 'hostCache' | 'library' | 'clock' | 'log' | 'stats' | 'events'>;
@@ -43,6 +45,8 @@ type Components = Pick<PeerComponents, 'hostCache' | 'library' | 'clock' | 'log'
 export class FloodRouter {
   private readonly seen: BoundedTable<true>;
   private readonly routes: BoundedTable<Route>;
+  /** The link each responder's hits and pongs came on: where a push for it goes (Gnutella's push routing). */
+  private readonly responders: BoundedTable<V2Connection>;
 
   constructor(
     private readonly c: Components,
@@ -53,6 +57,29 @@ export class FloodRouter {
     const now = () => c.clock.now();
     this.seen = new BoundedTable(tuning.seenEntries, tuning.seenTtlMs, now);
     this.routes = new BoundedTable(tuning.seenEntries, tuning.seenTtlMs, now);
+    this.responders = new BoundedTable(tuning.seenEntries, tuning.seenTtlMs, now);
+  }
+
+  /** Send a push of our own toward its target; false when no path to it is known. */
+  push(m: V2Of<'push'>): boolean {
+    this.seen.set(`push:${m.id}`, true);
+    return this.forwardPush(m);
+  }
+
+  private forwardPush(m: V2Of<'push'>): boolean {
+    const direct = this.hooks.neighbours().find((n) => n.conn.remote.peerId === m.target)?.conn;
+    const route = direct ?? this.responders.get(m.target);
+    if (!route?.isOpen) return false;
+    if (route.send(m)) this.c.stats.out(m.t);
+    return true;
+  }
+
+  private onPush(m: V2Of<'push'>): void {
+    if (!this.seen.add(`push:${m.id}`, true)) return this.c.stats.duplicate();
+    if (m.target === this.self.id()) return this.hooks.pushed?.(m);
+    if (m.ttl === 0) return this.c.stats.drop('ttl 0');
+    if (!this.forwardPush({ ...m, ttl: Math.min(m.ttl, TTL_CAP) - 1, hops: Math.min(255, m.hops + 1) }))
+      this.c.stats.drop('push without route');
   }
 
   /** Start a search of our own; returns its id. */
@@ -80,7 +107,10 @@ export class FloodRouter {
         return this.onFlood(n, m);
       case 'hit':
       case 'pong':
+        this.responders.set(m.peer.peerId, n.conn);
         return this.onReply(m);
+      case 'push':
+        return this.onPush(m);
       case 'dial-me':
         return this.hooks.dialBack?.onDialMe(n, m);
       case 'dialed':

@@ -48,6 +48,8 @@ export class V2Inbound {
     private readonly self: PeerSelf,
     private readonly tuning: Pick<PeerTuning, 'connection' | 'handshakeTimeoutMs'>,
     private readonly neighbour: (socket: net.Socket, decoder: FrameDecoder, hello: Hello) => void,
+    /** A source we asked to push dialled in (reach/push.ts). */
+    private readonly pushed?: (socket: net.Socket, decoder: FrameDecoder, hello: Hello, remoteId: string) => void,
   ) {}
 
   /**
@@ -86,6 +88,11 @@ export class V2Inbound {
     }
     socket.write(Buffer.concat([MAGIC, encodeFrame(this.self.hello(hello.role))]));
     if (hello.role === 'neighbour') return this.neighbour(socket, decoder, hello);
+    if (hello.role === 'push') {
+      if (this.pushed) return this.pushed(socket, decoder, hello, remoteId);
+      socket.destroy();
+      return;
+    }
     await this.serveRequest(socket, decoder, hello);
   }
 

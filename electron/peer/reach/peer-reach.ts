@@ -28,6 +28,11 @@ export interface PeerReachDeps {
   changed(): void;
 }
 
+/** True when any way of being found is switched on (then the peer also checks reachability and pushes). */
+export function reachOn(s: ReachSettings): boolean {
+  return s.lan || s.upnp || s.dht;
+}
+
 /** The reach of one peer: created at start (with every switch off it sends nothing), stopped at quit. */
 export class PeerReach {
   readonly service: ReachService;
@@ -67,8 +72,7 @@ export class PeerReach {
 
   /** Ask each neighbour beyond our network, once per link, to dial us back (when a reach switch is on). */
   askDialBack(neighbours: readonly Neighbour[]): void {
-    const s = this.deps.settings;
-    if (!(s.lan || s.upnp || s.dht)) return;
+    if (!reachOn(this.deps.settings)) return;
     for (const n of neighbours) this.dialBack.ask(n.conn, this.service.announcedPort());
   }
 

@@ -16,6 +16,7 @@ import { ResumeStore } from './resume-store.js';
 import type { SlotQueue } from './slots.js';
 import type { UploadLimits } from './connection-limits.js';
 import { UploadServer } from './upload-server.js';
+import type { SourceDialer } from './v2-source.js';
 
 export type { DownloadRequest } from './download.js';
 
@@ -44,6 +45,8 @@ export interface TransferDeps extends Partial<UploadLimits> {
   idleTimeoutMs?: number;
   /** Where resume state is kept (the data folder); by default a hidden folder in the downloads folder. */
   stateDir?: () => string;
+  /** Ask a source that cannot be dialled to dial us (PUSH, reach/push.ts). */
+  push?: SourceDialer['push'];
 }
 
 /**

@@ -2,7 +2,8 @@ import type { PeerAddress } from '../../../shared/types.js';
 import type { PeerIdentity } from '../identity/identity.js';
 import type { Hello } from '../v2/connection.js';
 import { encodeFrame } from '../v2/frame.js';
-import { dialSecureV2 } from '../v2/secure-v2.js';
+import { TlsLinkError, type TlsFailure } from '../identity/tls-link.js';
+import { dialSecureV2, type SecureV2Link } from '../v2/secure-v2.js';
 import type { V2Message } from '../v2/messages.js';
 import { MAX_PIECE_SIZE, pieceCount, TRANSFER_MAX_FRAME } from './pieces.js';
 import { TransferError, type SourceConn } from './source-conn.js';
@@ -19,7 +20,18 @@ export interface SourceDialer {
   proved?: (a: PeerAddress, id: string) => void;
   setProtocol: (a: PeerAddress, v: 'v1' | 'v2') => void;
   connectTimeoutMs?: number;
+  /**
+   * PUSH (reach/push.ts): when the source cannot be dialled, ask it to dial us.
+   * `idAt` names the peer a recent hit showed at an address.
+   */
+  push?: {
+    idAt(a: PeerAddress): string | undefined;
+    request(source: PeerAddress & { id: string }, signal: AbortSignal): Promise<SecureV2Link>;
+  };
 }
+
+/** Failures where the source may still be there, unreachable from here: worth asking it to push. */
+const PUSHABLE = new Set<TlsFailure>(['connect', 'timeout', 'not-tls', 'mismatch']);
 
 /**
  * Open a v2 transfer connection; 'v1' if the peer turned out to be a seed
@@ -29,12 +41,22 @@ export interface SourceDialer {
 export async function openSource(dialer: SourceDialer, source: PeerAddress, signal: AbortSignal): Promise<SourceConn | 'v1'> {
   const timeout = dialer.connectTimeoutMs ?? 5000;
   const addr = { host: source.host, port: source.port };
-  const link = await dialSecureV2(addr, dialer.identity(), dialer.hello(), {
-    expectedId: source.id ?? dialer.pinnedId?.(addr),
-    timeoutMs: timeout,
-    signal,
-    maxFrame: TRANSFER_MAX_FRAME,
-  });
+  const expectedId = source.id ?? dialer.pinnedId?.(addr) ?? dialer.push?.idAt(addr);
+  let link: SecureV2Link | 'v1';
+  try {
+    link = await dialSecureV2(addr, dialer.identity(), dialer.hello(), {
+      expectedId,
+      timeoutMs: timeout,
+      signal,
+      maxFrame: TRANSFER_MAX_FRAME,
+    });
+  } catch (e) {
+    // A firewalled source (or one behind a NAT whose address names nothing from here): ask it to push.
+    if (!dialer.push || !expectedId || signal.aborted || !(e instanceof TlsLinkError) || !PUSHABLE.has(e.kind)) throw e;
+    link = await dialer.push.request({ ...addr, id: expectedId }, signal).catch((pe: Error) => {
+      throw new TlsLinkError(`${e.message}; ${pe.message}`, e.kind);
+    });
+  }
   if (link === 'v1') {
     dialer.setProtocol(source, 'v1');
     return 'v1';

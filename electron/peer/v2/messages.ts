@@ -45,7 +45,8 @@ const hello = z
     v: z.number().int().min(1).max(1000),
     peerId,
     port: z.number().int().min(0).max(65535),
-    role: z.enum(['neighbour', 'transfer', 'query']),
+    /** `push`: a firewalled source dialled out to serve a download it was asked to push (reach/push.ts). */
+    role: z.enum(['neighbour', 'transfer', 'query', 'push']),
     agent: z.string().max(64).optional(),
   })
   .strict();
@@ -81,6 +82,8 @@ export const v2MessageSchema = z.discriminatedUnion('t', [
   /** Reachability check (reach/dial-back.ts): dial me back at the address this link comes from, at this port. */
   z.object({ t: z.literal('dial-me'), port: portField }).strict(),
   z.object({ t: z.literal('dialed'), host: hostField, port: portField, ok: z.boolean() }).strict(),
+  /** PUSH: routed back along the path the target's hits came; the target dials `to` and serves the download there. */
+  z.object({ t: z.literal('push'), id: messageId, ttl, hops, target: peerId, to: peerRef }).strict(),
 ]);
 
 export type V2Message = z.infer<typeof v2MessageSchema>;
