@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bitfield } from '../electron/peer/transfers/pieces.js';
-import { randomFile, sha256File, startPeer, tempDir, transferEnded, type TestPeer } from './helpers/harness.js';
+import { randomFile, sha256File, startPeer, tempDir, transferEnded, type PeerSetup, type TestPeer } from './helpers/harness.js';
 import { lyingSource } from './helpers/lying-source.js';
 import { readResumeState } from './transfers-state-file.js';
 
@@ -37,7 +37,7 @@ async function makeOriginal(size: number): Promise<{ root: string; file: string;
 }
 
 /** A peer in `root/honest` sharing `file` as movie.mp4. */
-async function honestPeer(root: string, file: string, options: Parameters<typeof startPeer>[0]['options'] = {}): Promise<TestPeer> {
+async function honestPeer(root: string, file: string, options: PeerSetup['options'] = {}): Promise<TestPeer> {
   await fs.promises.mkdir(path.join(root, 'honest', 'share'), { recursive: true });
   await fs.promises.copyFile(file, path.join(root, 'honest', 'share', 'movie.mp4'));
   const p = await startPeer({ dir: path.join(root, 'honest'), options });
