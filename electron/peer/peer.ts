@@ -26,13 +26,12 @@ import { Listener } from './listener.js';
 import { callbackLogger, silentLogger, type Logger } from './logger.js';
 import type { PeerOptions } from './options.js';
 import { clampTtl, FloodRouter, newId } from './overlay/flood-router.js';
-import { Neighbours, type Neighbour } from './overlay/neighbours.js';
+import { Neighbours } from './overlay/neighbours.js';
 import { listRemote } from './overlay/remote-listing.js';
 import { V1Gateway } from './overlay/v1-gateway.js';
 import { V2Inbound } from './overlay/v2-inbound.js';
 import type { DoctorReport } from './reach/doctor.js';
-import { PeerReach, reachOn } from './reach/peer-reach.js';
-import { PushBroker } from './reach/push.js';
+import { PeerReach, reachOn, reachRouterHooks, reachTransferPush } from './reach/peer-reach.js';
 import { isRealPathInside } from './safe-path.js';
 import { mergeSettingsPatch, optionsToSettings, saveSettings } from './settings-store.js';
 import { ShareImporter } from './share-importer.js';
@@ -42,7 +41,7 @@ import { TransferManager, type DownloadRequest } from './transfers/transfer-mana
 import { DEFAULT_TUNING, type PeerTuning } from './tuning.js';
 import { TypedEmitter } from './typed-emitter.js';
 import type { Hello } from './v2/connection.js';
-import { PROTOCOL_VERSION, type V2Of } from './v2/messages.js';
+import { PROTOCOL_VERSION } from './v2/messages.js';
 import { acceptSecureV2 } from './v2/secure-v2.js';
 
 export { DEFAULT_TUNING, type PeerTuning };
@@ -97,8 +96,6 @@ export class Peer {
   private dialTimer?: NodeJS.Timeout;
   /** LAN discovery, port mapping and DHT rendezvous, as switched on (nothing is sent when all are off). */
   private reach?: PeerReach;
-  /** PUSH for firewalled sources. */
-  private push!: PushBroker;
   private statsTimer?: NodeJS.Timeout;
   private lastStatsKey = '';
 
@@ -208,27 +205,13 @@ export class Peer {
       },
     });
     const isConnected = (a: PeerAddress) => this.neighbours.isConnected(a);
-    const dialBack = {
-      onDialMe: (n: Neighbour, m: V2Of<'dial-me'>) => void this.reach?.dialBack.onDialMe(n.conn, m),
-      onDialed: (n: Neighbour, m: V2Of<'dialed'>) => this.reach?.dialBack.onDialed(n.conn, m),
-    };
-    this.push = new PushBroker({
-      log: this.log,
-      identity: () => this.identity,
-      hello: (role) => this.hello(role),
-      self: () => ({ id: this.id, reachable: this.reach?.publicAddress() ?? null }),
-      route: (m) => this.router.push(m),
-      serveTransfer: (s, d, first, remote) => this.transfers.serveTransfer(s, d, first, remote),
-      newId,
-    });
-    this.events.on('search:hit', (h) => this.push.noteHit(h));
-    const pushed = (m: V2Of<'push'>) => void this.push.onPush(m);
+    const reach = () => this.reach;
+    this.events.on('search:hit', (h) => this.reach?.push.noteHit(h));
     this.router = new FloodRouter(c, this.self, this.tuning, {
       neighbours: () => this.neighbours.all(),
       isConnected,
       found,
-      dialBack,
-      pushed,
+      ...reachRouterHooks(reach),
     });
     this.v1 = new V1Gateway(c, this.self, this.tuning, { isConnected, found });
     this.v2Inbound = new V2Inbound(
@@ -236,7 +219,7 @@ export class Peer {
       this.self,
       this.tuning,
       (s, d, h) => this.neighbours.accept(s, d, h),
-      (s, d, h, id) => this.push.onPushLink(s, d, h, id),
+      (s, d, h, id) => (this.reach ? this.reach.push.onPushLink(s, d, h, id) : s.destroy()),
     );
     this.importer = new ShareImporter({ ...c, reserved: () => this.transfers.downloads.reservedPaths });
   }
@@ -261,7 +244,7 @@ export class Peer {
       connectTimeoutMs: this.tuning.handshakeTimeoutMs,
       stateDir: () => path.join(this.opts.dataDir, 'transfers'),
       // PUSH only with a reach switch on: otherwise a failed dial fails as it always did.
-      push: reachOn(this.opts.reach) ? { idAt: (a) => this.push.idAt(a), request: (s, signal) => this.push.request(s, signal) } : undefined,
+      push: reachOn(this.opts.reach) ? reachTransferPush(() => this.reach) : undefined,
     });
   }
 
@@ -449,6 +432,11 @@ export class Peer {
       log: this.log,
       isSelf: (a) => this.selfAddresses.has(a),
       changed,
+      identity: () => this.identity,
+      hello: (role) => this.hello(role),
+      route: (m) => this.router.push(m),
+      serveTransfer: (s, d, first, remote) => this.transfers.serveTransfer(s, d, first, remote),
+      newId,
     });
   }
 

@@ -2,17 +2,22 @@
  * The peer's side of reach: start the ReachService when a switch is on, put
  * nearby LAN peers in the known-peer list (pinned to the ID they announce:
  * the TLS handshake must then prove it) and DHT finds in the host cache as
- * "found online", and answer the doctor.
+ * "found online", check reachability with neighbours (dial-back), push for
+ * downloaders when we are firewalled, and answer the doctor.
  */
 import os from 'node:os';
 import type { PeerAddress, ReachSettings } from '../../../shared/types.js';
 import type { HostCache } from '../host-cache.js';
 import { isPeerId } from '../identity/peer-id.js';
 import type { Logger } from '../logger.js';
+import type { PeerIdentity } from '../identity/identity.js';
+import type { RouterHooks } from '../overlay/flood-router.js';
 import type { Neighbour } from '../overlay/neighbours.js';
+import type { SourceDialer } from '../transfers/v2-source.js';
 import { DialBack } from './dial-back.js';
 import { diagnose, type DoctorReport } from './doctor.js';
 import { ReachService } from './reach-service.js';
+import { PushBroker, type PushDeps } from './push.js';
 import { probeTcp } from './reachability.js';
 
 /** What the peer hands to its reach. */
@@ -26,6 +31,28 @@ export interface PeerReachDeps {
   isSelf(a: PeerAddress): boolean;
   /** The known-peer list changed: tell the front ends and dial. */
   changed(): void;
+  /** What PUSH needs: our identity and hello, the overlay route, the upload server. */
+  identity(): PeerIdentity;
+  hello: PushDeps['hello'];
+  route: PushDeps['route'];
+  serveTransfer: PushDeps['serveTransfer'];
+  newId(): string;
+}
+
+/** The overlay's hooks for the dial-back and push messages; `reach()` is undefined until the peer listens. */
+export function reachRouterHooks(reach: () => PeerReach | undefined): Pick<RouterHooks, 'dialBack' | 'pushed'> {
+  return {
+    dialBack: { onDialMe: (n, m) => void reach()?.dialBack.onDialMe(n.conn, m), onDialed: (n, m) => reach()?.dialBack.onDialed(n.conn, m) },
+    pushed: (m) => void reach()?.push.onPush(m),
+  };
+}
+
+/** PUSH for the downloads: ask a source that cannot be dialled to dial us. */
+export function reachTransferPush(reach: () => PeerReach | undefined): NonNullable<SourceDialer['push']> {
+  return {
+    idAt: (a) => reach()?.push.idAt(a),
+    request: (s, signal) => reach()?.push.request(s, signal) ?? Promise.reject(new Error('the peer is not started')),
+  };
 }
 
 /** True when any way of being found is switched on (then the peer also checks reachability and pushes). */
@@ -38,6 +65,8 @@ export class PeerReach {
   readonly service: ReachService;
   /** The reachability check: answered for neighbours always, asked of them only when a reach switch is on. */
   readonly dialBack: DialBack;
+  /** PUSH for firewalled sources (both sides). */
+  readonly push: PushBroker;
 
   constructor(private readonly deps: PeerReachDeps) {
     this.service = new ReachService({ peerId: deps.peerId, port: deps.bound.port, settings: deps.settings, logger: deps.log });
@@ -47,6 +76,10 @@ export class PeerReach {
       this.add({ host: p.host, port: p.port, id: p.id }, 'nearby');
     });
     this.dialBack = new DialBack({ log: deps.log, probe: probeTcp, result: (r) => this.service.addDialBack(r) });
+    this.push = new PushBroker({
+      ...deps,
+      self: () => ({ id: deps.peerId, reachable: this.publicAddress() }),
+    });
     this.service.on('reachability', (v) => deps.log.info(`reachability: ${v.state} (${v.reason})`));
     this.service.on('found-online', (p) => {
       if (!this.service.isOwnAnnouncement(p.host, p.port, localInterfaces())) this.add({ host: p.host, port: p.port }, 'online');
