@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type {
+  DoctorReport,
   ImportProgress,
   KnownPeer,
   LocalFile,
@@ -74,6 +75,8 @@ export const operationArgs = {
   /** Play a running or finished download (`transferId`), or a search hit (starting its download with streaming priority). */
   'stream:open': z.union([z.object({ transferId: id }).strict(), transferStart]),
   'stream:close': z.object({ id }).strict(),
+  /** The network doctor: what works for being found and reached, and what to do about what does not. */
+  'network:doctor': z.object({}).strict(),
 } as const;
 
 /** Operation name → result type. */
@@ -96,6 +99,7 @@ export interface OperationResults {
   'stats:get': Stats;
   'stream:open': StreamInfo;
   'stream:close': { closed: boolean };
+  'network:doctor': DoctorReport;
 }
 
 export type OperationName = keyof typeof operationArgs;

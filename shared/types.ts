@@ -175,6 +175,22 @@ export interface Settings {
   reach?: ReachSettings;
 }
 
+/** The outcome of one network-doctor check. */
+export type DoctorStatus = 'ok' | 'warn' | 'fail' | 'off';
+
+/** One check of the network doctor: what was found, and what to do when it is not ok. */
+export interface DoctorCheck {
+  name: string;
+  status: DoctorStatus;
+  detail: string;
+  advice?: string;
+}
+
+/** The network doctor's report: listening, LAN, port mapping, reachability, DHT, relays. */
+export interface DoctorReport {
+  checks: DoctorCheck[];
+}
+
 /** The reach switches: off in the CLI and `serve` unless given, on (but relay) in the desktop app. */
 export interface ReachSettings {
   /** Announce and browse on the LAN by mDNS (`--lan`). */

@@ -12,6 +12,8 @@ import { PortMapper, type PortMapping } from '../electron/peer/reach/port-mappin
 import { DialBack, type DialBackLink } from '../electron/peer/reach/dial-back.js';
 import { diagnose, formatDoctor } from '../electron/peer/reach/doctor.js';
 import { PushBroker, type PushDeps } from '../electron/peer/reach/push.js';
+import { createOperations } from '../electron/peer/operations.js';
+import { cleanupTemp, startPeer } from './helpers/harness.js';
 import { silentLogger } from '../electron/peer/logger.js';
 import { parseReachFlags, REACH_DESKTOP, REACH_OFF, reachFromSaved } from '../electron/peer/reach/reach-options.js';
 import { ReachService } from '../electron/peer/reach/reach-service.js';
@@ -308,5 +310,26 @@ describe('PUSH bounds (the lab proves a real push end to end)', () => {
     b.noteHit({ searchId: 's', peer: { host: '192.168.1.10', port: 9003, id: 'SRC' }, protocol: 'v2', name: 'a.mp3' });
     expect(b.idAt({ host: '192.168.1.10', port: 9003 })).toBe('SRC');
     expect(b.idAt({ host: '192.168.1.10', port: 9004 })).toBeUndefined();
+  });
+});
+
+describe('the network:doctor operation', () => {
+  it("answers with the running peer's report: listening on loopback, every reach switch off", async () => {
+    const p = await startPeer();
+    try {
+      const report = await createOperations(p.peer)['network:doctor']({});
+      expect(report.checks.map((c) => [c.name, c.status])).toEqual([
+        ['listening', 'warn'],
+        ['LAN discovery', 'off'],
+        ['port mapping', 'off'],
+        ['reachability', 'warn'],
+        ['DHT rendezvous', 'off'],
+        ['relays', 'off'],
+      ]);
+      await expect(createOperations(p.peer)['network:doctor']({ extra: 1 })).rejects.toThrow();
+    } finally {
+      await p.peer.quit({ force: true });
+      cleanupTemp();
+    }
   });
 });

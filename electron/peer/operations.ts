@@ -31,5 +31,6 @@ export function createOperations(peer: Peer): OperationHandlers {
     'stats:get': async (a) => (parseOperationArgs('stats:get', a), peer.statsSnapshot()),
     'stream:open': async (a) => peer.streams.open(parseOperationArgs('stream:open', a)),
     'stream:close': async (a) => ({ closed: await peer.streams.close(parseOperationArgs('stream:close', a).id) }),
+    'network:doctor': async (a) => (parseOperationArgs('network:doctor', a), peer.doctor()),
   };
 }

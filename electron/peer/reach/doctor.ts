@@ -3,23 +3,10 @@
  * LAN, port mapping, reachability, DHT, relays), and for each failure the
  * likely cause and what to do. The CLI prints it; the Peers view shows it.
  */
+import type { DoctorCheck, DoctorReport, DoctorStatus } from '../../../shared/types.js';
 import type { ReachSnapshot } from './reach-service.js';
 
-/** The outcome of one check. */
-export type DoctorStatus = 'ok' | 'warn' | 'fail' | 'off';
-
-/** One check: what was found, and what to do when it is not ok. */
-export interface DoctorCheck {
-  name: string;
-  status: DoctorStatus;
-  detail: string;
-  advice?: string;
-}
-
-/** The doctor's report. */
-export interface DoctorReport {
-  checks: DoctorCheck[];
-}
+export type { DoctorCheck, DoctorReport, DoctorStatus };
 
 /** Where we listen, as the doctor needs it. */
 export interface ListenInfo {
@@ -143,12 +130,17 @@ function dht(s: ReachSnapshot): DoctorCheck {
 }
 
 function relays(s: ReachSnapshot): DoctorCheck {
+  if (!s.relays.length) {
+    // Relaying is not built yet: say so, rather than promise a path that two firewalled peers do not have.
+    return {
+      name: 'relays',
+      status: 'off',
+      detail: 'none: relaying is not available in this version',
+      advice: 'two firewalled peers cannot exchange files yet; one of them must open its port (--upnp, or forward it by hand)',
+    };
+  }
   const serving = s.settings.relay ? 'relaying for others allowed' : 'relaying for others refused (--no-relay)';
-  return {
-    name: 'relays',
-    status: 'ok',
-    detail: s.relays.length ? `in use: ${s.relays.join(', ')}; ${serving}` : `none in use; ${serving}`,
-  };
+  return { name: 'relays', status: 'ok', detail: `in use: ${s.relays.join(', ')}; ${serving}` };
 }
 
 /** Run every check on a snapshot. */

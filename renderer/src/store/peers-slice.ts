@@ -1,4 +1,4 @@
-import type { KnownPeer, NeighbourInfo, PeerAddress, RemoteListing, Stats } from '../../../shared/types.js';
+import type { DoctorReport, KnownPeer, NeighbourInfo, PeerAddress, RemoteListing, Stats } from '../../../shared/types.js';
 import { parsePeerAddress } from '../lib/address.js';
 import { humanError } from '../lib/errors.js';
 import { formatAddress } from '../lib/format.js';
@@ -19,6 +19,11 @@ export interface PeersSlice {
   /** While true the UI shows that discovery replies are still arriving. */
   discovering: boolean;
   remote: RemoteBrowse | null;
+  /** The network doctor's last report (null until checked), and whether a check is running. */
+  doctor: DoctorReport | null;
+  checkingNetwork: boolean;
+  /** Run the network doctor. */
+  checkNetwork(): Promise<void>;
   refreshPeers(): Promise<void>;
   refreshStats(): Promise<void>;
   /** Add a peer typed as `host:port`; resolves to an error sentence, or null when added. */
@@ -54,6 +59,18 @@ export const createPeersSlice: SliceFactory<PeersSlice> = (host) => (set, get) =
     stats: null,
     discovering: false,
     remote: null,
+    doctor: null,
+    checkingNetwork: false,
+    async checkNetwork() {
+      set({ checkingNetwork: true });
+      try {
+        set({ doctor: await host.api.invoke('network:doctor', {}) });
+      } catch (err) {
+        get().notify('error', humanError(err, 'check the network'));
+      } finally {
+        set({ checkingNetwork: false });
+      }
+    },
     async refreshPeers() {
       try {
         get().applyPeers(await host.api.invoke('peers:list', {}));

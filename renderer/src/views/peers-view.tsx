@@ -1,6 +1,6 @@
-import { Copy, Download, FolderSearch, Radar, RotateCcw, UserPlus, Users, X } from 'lucide-react';
+import { Copy, Download, FolderSearch, Radar, RotateCcw, Stethoscope, UserPlus, Users, X } from 'lucide-react';
 import { useState, type FormEvent } from 'react';
-import type { KnownPeer, RemoteFile } from '../../../shared/types.js';
+import type { DoctorCheck, KnownPeer, RemoteFile } from '../../../shared/types.js';
 import { EmptyState } from '../components/empty-state.js';
 import { IconTextButton } from '../components/icon-button.js';
 import { FileIcon, TYPE_LABELS } from '../components/file-icon.js';
@@ -280,6 +280,41 @@ function StatsCard() {
   );
 }
 
+const DOCTOR_LABELS: Record<DoctorCheck['status'], string> = { ok: 'OK', warn: 'Check', fail: 'Failed', off: 'Off' };
+
+/** The network doctor: each check with its result, and what to do about a failure. */
+function NetworkCard() {
+  const doctor = useApp((s) => s.doctor);
+  const checking = useApp((s) => s.checkingNetwork);
+  const checkNetwork = useApp((s) => s.checkNetwork);
+  return (
+    <section className="card network" aria-label="Network">
+      <div className="card__head">
+        <h2 className="card__title">Network</h2>
+        <IconTextButton icon={Stethoscope} onClick={() => void checkNetwork()} disabled={checking}>
+          {checking ? 'Checking…' : 'Check network'}
+        </IconTextButton>
+      </div>
+      {doctor ? (
+        <ul className="network__checks">
+          {doctor.checks.map((c) => (
+            <li key={c.name} className="network__check">
+              <span className={`badge badge--${c.status}`}>{DOCTOR_LABELS[c.status]}</span>
+              <span className="network__name">{c.name}</span>
+              <span className="network__detail">{c.detail}</span>
+              {c.advice && c.status !== 'ok' && <span className="network__advice">{c.advice}</span>}
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p className="network__hint">
+          Listening addresses, LAN discovery, port mapping, reachability, DHT and relays, with what to do when one fails.
+        </p>
+      )}
+    </section>
+  );
+}
+
 /** Connected and known peers: add by address, Discover with a TTL, Reset, and browse a peer's files. */
 export function PeersView() {
   const known = useApp((s) => s.known);
@@ -306,6 +341,7 @@ export function PeersView() {
             ))}
           </ul>
         )}
+        <NetworkCard />
         <StatsCard />
       </div>
     </>
