@@ -1,6 +1,6 @@
 /**
  * The terminal peer's command syntax: the seed's commands verbatim
- * (`SEARCH,name,ttl`), plus ID, PEERS, DOCTOR, STATS, LIMIT, HELP and WAIT,seconds for scripts.
+ * (`SEARCH,name,ttl`), plus ID, PEERS, REMOVE, DOCTOR, STATS, LIMIT, HELP and WAIT,seconds for scripts.
  */
 import type { PeerAddress } from '../shared/types.js';
 import { parsePort } from './peer/address.js';
@@ -19,6 +19,8 @@ export type CliCommand =
   | { cmd: 'FORCEQUIT' }
   | { cmd: 'ID' }
   | { cmd: 'PEERS' }
+  /** Forget a known peer and its pinned ID (after a refusal), closing our link to it. */
+  | { cmd: 'REMOVE'; peer: PeerAddress }
   /** The network doctor: what works, what does not, and what to do. */
   | { cmd: 'DOCTOR' }
   | { cmd: 'STATS' }
@@ -40,6 +42,7 @@ export const USAGE: Record<string, string> = {
   FORCEQUIT: 'FORCEQUIT',
   ID: "ID   (this peer's ID, to give to others as ID@HOST:PORT)",
   PEERS: 'PEERS',
+  REMOVE: 'REMOVE,ip,port   (forget a known peer and its pinned ID, e.g. after "expected peer ... but it presented ...")',
   DOCTOR: 'DOCTOR   (network check: listening, LAN, port mapping, reachability, DHT, relays)',
   STATS: 'STATS',
   WAIT: 'WAIT,seconds   (pause a script, 0-600)',
@@ -96,6 +99,7 @@ export function parseCommand(line: string): CliCommand {
       exact(1);
       return { cmd };
     case 'LISTR':
+    case 'REMOVE':
       exact(3);
       return { cmd, peer: peerOf(cmd, f[1], f[2]) };
     case 'SEARCH': {

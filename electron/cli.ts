@@ -168,6 +168,12 @@ class TerminalPeer {
         return this.print(`peer id: ${p.id}`);
       case 'PEERS':
         return this.printPeers();
+      case 'REMOVE': {
+        const { known } = p.removePeer(c.peer);
+        return this.print(
+          `Removed ${formatAddress(c.peer)} and its pinned ID (${known.length} known peer${known.length === 1 ? '' : 's'} left)`,
+        );
+      }
       case 'DOCTOR':
         return this.print(formatDoctor(p.doctor()));
       case 'STATS':

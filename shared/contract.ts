@@ -11,7 +11,7 @@ import type {
   KnownPeer,
   LocalFile,
   LogLine,
-  NeighbourInfo,
+  PeersSnapshot,
   RemoteListing,
   SearchHit,
   Settings,
@@ -62,6 +62,8 @@ export const operationArgs = {
   'peers:list': z.object({}).strict(),
   'peers:add': peerAddressSchema.strict(),
   'peers:reset': z.object({}).strict(),
+  /** Forget a known peer and its pinned ID (the way out of a refused pin), and close a link we dialled to it. */
+  'peers:remove': z.object({ host, port }).strict(),
   'transfer:list': z.object({}).strict(),
   'transfer:start': transferStart,
   'transfer:pause': z.object({ id }).strict(),
@@ -85,9 +87,10 @@ export interface OperationResults {
   'remote:list': RemoteListing;
   'search:start': { searchId: string };
   'discover:start': { discoverId: string };
-  'peers:list': { known: KnownPeer[]; neighbours: NeighbourInfo[] };
+  'peers:list': PeersSnapshot;
   'peers:add': KnownPeer;
   'peers:reset': KnownPeer[];
+  'peers:remove': PeersSnapshot;
   'transfer:list': TransferInfo[];
   'transfer:start': TransferInfo;
   'transfer:pause': TransferInfo;
@@ -111,7 +114,7 @@ export interface EventPayloads {
   'library:changed': LocalFile[];
   'peer:found': KnownPeer;
   'peer:lost': KnownPeer;
-  'peers:changed': { known: KnownPeer[]; neighbours: NeighbourInfo[] };
+  'peers:changed': PeersSnapshot;
   'search:hit': SearchHit;
   'transfer:progress': TransferInfo;
   'transfer:done': TransferInfo;

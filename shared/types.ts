@@ -80,6 +80,14 @@ export interface NeighbourInfo extends PeerAddress {
   since: number;
 }
 
+/** This peer's ID, its known-peer list and its neighbour links (`peers:list`, `peers:changed`). */
+export interface PeersSnapshot {
+  /** Our own peer ID, to give to others as ID@HOST:PORT. */
+  selfId: string;
+  known: KnownPeer[];
+  neighbours: NeighbourInfo[];
+}
+
 export interface SearchHit {
   searchId: string;
   peer: PeerAddress;

@@ -42,6 +42,11 @@ describe('command syntax', () => {
     for (const c of ['RESET', 'QUIT', 'FORCEQUIT', 'ID', 'PEERS', 'STATS', 'HELP']) expect(parseCommand(c)).toEqual({ cmd: c });
   });
 
+  it('parses REMOVE,ip,port (forget a known peer and its pin)', () => {
+    expect(parseCommand('REMOVE,127.0.0.1,10001')).toEqual({ cmd: 'REMOVE', peer: { host: '127.0.0.1', port: 10001 } });
+    expect(parseCommand('remove, ::1 ,7')).toEqual({ cmd: 'REMOVE', peer: { host: '::1', port: 7 } });
+  });
+
   it('parses LIMIT for global upload and download limits', () => {
     expect(parseCommand('LIMIT,up,500k')).toEqual({ cmd: 'LIMIT', direction: 'up', bytesPerSecond: 500 * 1024 });
     expect(parseCommand('limit, DOWN ,2m')).toEqual({ cmd: 'LIMIT', direction: 'down', bytesPerSecond: 2 * 1024 * 1024 });
@@ -62,6 +67,8 @@ describe('command syntax', () => {
     ['GET,a.mp3,127.0.0.1,0', /bad port/],
     ['LISTL,extra', /Usage: LISTL/],
     ['WAIT,-1', /bad seconds/],
+    ['REMOVE,127.0.0.1', /Usage: REMOVE,ip,port/],
+    ['REMOVE,127.0.0.1,0', /bad port/],
     ['LIMIT,up', /Usage: LIMIT,up\|down,rate/],
     ['LIMIT,sideways,1m', /bad direction/],
     ['LIMIT,up,fast', /bad rate "fast"/],
@@ -113,6 +120,29 @@ describe('mactella (the real bin)', () => {
     await a.cli.waitFor(/^Commands \(the seed's syntax/);
     expect(a.cli.out.filter((l) => l === m[0])).toHaveLength(2);
     a.cli.proc.stdin.end();
+    expect(await a.cli.exited).toBe(0);
+  });
+
+  it('REMOVE forgets a pinned, connected peer; PEERS shows it gone; a second REMOVE is an error', async () => {
+    const a = await startCliPeer({});
+    const aId = (await a.cli.waitFor(/^peer id: (\S+)$/))[1]!;
+    const b = await startCliPeer({}, ['--peer', `127.0.0.1:${a.port}`]);
+    const pinned = `${aId}@127.0.0.1:${a.port}`;
+    // PEERS until the link is up with A's ID pinned (each PEERS prints a fresh block).
+    for (let i = 0; !b.cli.out.some((l) => l.startsWith(`  ${pinned}\t`) && l.endsWith('\tconnected')); i++) {
+      if (i > 100) throw new Error(`no pinned, connected line in:\n${b.cli.out.join('\n')}`);
+      b.cli.send('PEERS');
+      await sleep(100);
+    }
+    b.cli.send(`REMOVE,127.0.0.1,${a.port}`);
+    await b.cli.waitFor(new RegExp(`^Removed 127\\.0\\.0\\.1:${a.port} and its pinned ID \\(0 known peers left\\)$`));
+    b.cli.send(`REMOVE,127.0.0.1,${a.port}`);
+    await b.cli.waitFor(new RegExp(`^error: 127\\.0\\.0\\.1:${a.port} is not a known peer$`));
+    b.cli.send('PEERS');
+    await b.cli.waitFor(/^known peers \(0\):$/);
+    b.cli.proc.stdin.end();
+    a.cli.proc.stdin.end();
+    expect(await b.cli.exited).toBe(0);
     expect(await a.cli.exited).toBe(0);
   });
 

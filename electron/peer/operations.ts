@@ -20,6 +20,7 @@ export function createOperations(peer: Peer): OperationHandlers {
     'peers:list': async (a) => (parseOperationArgs('peers:list', a), peer.peers()),
     'peers:add': async (a) => peer.addPeer(parseOperationArgs('peers:add', a)),
     'peers:reset': async (a) => (parseOperationArgs('peers:reset', a), peer.reset()),
+    'peers:remove': async (a) => peer.removePeer(parseOperationArgs('peers:remove', a)),
     'transfer:list': async (a) => (parseOperationArgs('transfer:list', a), peer.transfersList()),
     'transfer:start': async (a) => peer.download(parseOperationArgs('transfer:start', a)),
     'transfer:pause': async (a) => peer.pauseTransfer(parseOperationArgs('transfer:pause', a).id),

@@ -7,8 +7,8 @@ import type {
   KnownPeer,
   LocalFile,
   MediaType,
-  NeighbourInfo,
   PeerAddress,
+  PeersSnapshot,
   RemoteListing,
   Settings,
   Stats,
@@ -329,8 +329,12 @@ export class Peer {
     return tlsSelfCheck(this.identity);
   }
 
-  peers(): { known: KnownPeer[]; neighbours: NeighbourInfo[] } {
-    return { known: this.hostCache.toKnownPeers((a) => this.neighbours.isConnected(a)), neighbours: this.neighbours.info() };
+  peers(): PeersSnapshot {
+    return {
+      selfId: this.id,
+      known: this.hostCache.toKnownPeers((a) => this.neighbours.isConnected(a)),
+      neighbours: this.neighbours.info(),
+    };
   }
 
   addPeer(addr: PeerAddress): KnownPeer {
@@ -341,6 +345,19 @@ export class Peer {
     this.neighbours.maintain();
     this.emitPeersChanged();
     return { ...entry, connected: this.neighbours.isConnected(addr) };
+  }
+
+  /**
+   * Forget one known peer with its pinned ID (the way out of a refusal: the
+   * next contact pins anew) and close the link we dialled to it.
+   */
+  removePeer(addr: PeerAddress): PeersSnapshot {
+    if (!this.hostCache.has(addr)) throw new Error(`${formatAddress(addr)} is not a known peer`);
+    this.hostCache.remove(addr);
+    this.neighbours.closeUnknownOutbound();
+    this.neighbours.clearBackoff(addr);
+    this.emitPeersChanged();
+    return this.peers();
   }
 
   /** RESET: the known-peer list goes back to the bootstrap peers, and our links to peers no longer known close. */

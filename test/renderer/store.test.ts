@@ -14,6 +14,7 @@ import { FakeHost, flush } from './fake-host.js';
 
 const file = (name: string, size = 100): LocalFile => ({ name, size, type: 'video', sha256: 'a'.repeat(64), mtimeMs: 0 });
 const peer = (port: number, connected = false): KnownPeer => ({ host: '127.0.0.1', port, protocol: 'v2', source: 'user', connected });
+const SELF_ID = 'AAAAAAA-BBBBBBB-CCCCCCC-DDDDDDD-EEEEEEE-FFFFFFF-GGGGGGG-HHHHHHH';
 const settings: Settings = {
   sharedDir: '/s',
   downloadDir: '/d',
@@ -51,7 +52,7 @@ const hit = (searchId: string, port: number, sha: string | undefined, name = 'be
 function baseHost(extra: ConstructorParameters<typeof FakeHost>[0] = {}) {
   return new FakeHost({
     'library:list': () => [file('b.mp4'), file('A.mp4')],
-    'peers:list': () => ({ known: [peer(1, true)], neighbours: [] }),
+    'peers:list': () => ({ selfId: SELF_ID, known: [peer(1, true)], neighbours: [] }),
     'transfer:list': () => [],
     'settings:get': () => settings,
     'stats:get': () => stats,
@@ -156,7 +157,7 @@ describe('peers slice', () => {
     expect(store.getState().known.find((x) => x.port === 2)?.files).toBe(5);
     host.emit('peer:lost', peer(2, true));
     expect(store.getState().known.find((x) => x.port === 2)?.connected).toBe(false);
-    host.emit('peers:changed', { known: [], neighbours: [] });
+    host.emit('peers:changed', { selfId: SELF_ID, known: [], neighbours: [] });
     expect(store.getState().known).toEqual([]);
   });
 
@@ -172,6 +173,38 @@ describe('peers slice', () => {
     await store.getState().browsePeer({ host: '127.0.0.1', port: 9 });
     expect(store.getState().remote?.listing?.files[0]?.name).toBe('x.mp3');
     expect(store.getState().remote?.loading).toBe(false);
+  });
+});
+
+describe('removing a peer', () => {
+  it('shows our own ID, and Remove sends only the address and takes the list the peer returns', async () => {
+    const refused = { ...peer(5), id: SELF_ID.replace(/A/g, 'Q'), refused: 'expected peer X at 127.0.0.1:5, but it presented Y' };
+    const host = baseHost({
+      'peers:list': () => ({ selfId: SELF_ID, known: [peer(1, true), refused], neighbours: [] }),
+      'peers:remove': () => ({ selfId: SELF_ID, known: [peer(1, true)], neighbours: [] }),
+    });
+    const store = createAppStore(host);
+    await flush();
+    expect(store.getState().selfId).toBe(SELF_ID);
+    await store.getState().removePeer(refused);
+    expect(host.callsOf('peers:remove')).toEqual([{ host: '127.0.0.1', port: 5 }]);
+    expect(store.getState().known.map((p) => p.port)).toEqual([1]);
+    expect(store.getState().notices.at(-1)?.text).toMatch(/^Removed 127\.0\.0\.1:5/);
+  });
+
+  it('says why when the peer refuses the removal, and keeps the list', async () => {
+    const host = baseHost({
+      'peers:remove': () => {
+        throw new Error('127.0.0.1:8 is not a known peer');
+      },
+    });
+    const store = createAppStore(host);
+    await flush();
+    await store.getState().removePeer({ host: '127.0.0.1', port: 8 });
+    expect(store.getState().known.map((p) => p.port)).toEqual([1]);
+    const last = store.getState().notices.at(-1);
+    expect(last?.kind).toBe('error');
+    expect(last?.text).toMatch(/not a known peer/);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { DoctorReport, KnownPeer, NeighbourInfo, PeerAddress, RemoteListing, Stats } from '../../../shared/types.js';
+import type { DoctorReport, KnownPeer, NeighbourInfo, PeerAddress, PeersSnapshot, RemoteListing, Stats } from '../../../shared/types.js';
 import { parsePeerAddress } from '../lib/address.js';
 import { humanError } from '../lib/errors.js';
 import { formatAddress } from '../lib/format.js';
@@ -13,6 +13,8 @@ export interface RemoteBrowse {
 }
 
 export interface PeersSlice {
+  /** Our own peer ID (null until the first peer list arrives). */
+  selfId: string | null;
   known: KnownPeer[];
   neighbours: NeighbourInfo[];
   stats: Stats | null;
@@ -30,9 +32,11 @@ export interface PeersSlice {
   addPeer(text: string): Promise<string | null>;
   discover(ttl: number): Promise<void>;
   resetPeers(): Promise<void>;
+  /** Forget a known peer and its pinned ID (e.g. after a refusal naming another ID). */
+  removePeer(address: PeerAddress): Promise<void>;
   browsePeer(address: PeerAddress): Promise<void>;
   closeRemote(): void;
-  applyPeers(p: { known: KnownPeer[]; neighbours: NeighbourInfo[] }): void;
+  applyPeers(p: PeersSnapshot): void;
   applyPeerFound(p: KnownPeer): void;
   applyPeerLost(p: KnownPeer): void;
   applyStats(s: Stats): void;
@@ -54,6 +58,7 @@ function upsert(list: KnownPeer[], p: KnownPeer): KnownPeer[] {
 export const createPeersSlice: SliceFactory<PeersSlice> = (host) => (set, get) => {
   let discoverTimer: ReturnType<typeof setTimeout> | undefined;
   return {
+    selfId: null,
     known: [],
     neighbours: [],
     stats: null,
@@ -118,6 +123,15 @@ export const createPeersSlice: SliceFactory<PeersSlice> = (host) => (set, get) =
         get().notify('error', humanError(err, 'reset the peer list'));
       }
     },
+    async removePeer(address) {
+      const addr = formatAddress(address);
+      try {
+        get().applyPeers(await host.api.invoke('peers:remove', { host: address.host, port: address.port }));
+        get().notify('info', `Removed ${addr}; the next peer there is pinned anew.`);
+      } catch (err) {
+        get().notify('error', humanError(err, `remove ${addr}`));
+      }
+    },
     async browsePeer(address) {
       set({ remote: { address, loading: true } });
       try {
@@ -129,7 +143,7 @@ export const createPeersSlice: SliceFactory<PeersSlice> = (host) => (set, get) =
       }
     },
     closeRemote: () => set({ remote: null }),
-    applyPeers: ({ known, neighbours }) => set({ known, neighbours }),
+    applyPeers: ({ selfId, known, neighbours }) => set({ selfId, known, neighbours }),
     applyPeerFound: (p) => set((s) => ({ known: upsert(s.known, p) })),
     applyPeerLost: (p) => set((s) => ({ known: upsert(s.known, { ...p, connected: false }) })),
     applyStats: (stats) => set({ stats }),

@@ -1,6 +1,6 @@
-import { Copy, Download, FolderSearch, Radar, RotateCcw, Stethoscope, UserPlus, Users, X } from 'lucide-react';
+import { Copy, Download, FolderSearch, Radar, RotateCcw, Stethoscope, Trash2, UserPlus, Users, X } from 'lucide-react';
 import { useState, type FormEvent } from 'react';
-import type { DoctorCheck, KnownPeer, RemoteFile } from '../../../shared/types.js';
+import type { DoctorCheck, KnownPeer, NeighbourInfo, RemoteFile } from '../../../shared/types.js';
 import { EmptyState } from '../components/empty-state.js';
 import { IconTextButton } from '../components/icon-button.js';
 import { FileIcon, TYPE_LABELS } from '../components/file-icon.js';
@@ -37,8 +37,8 @@ function ProtocolBadge({ protocol }: { protocol: KnownPeer['protocol'] }) {
   );
 }
 
-/** A peer's ID, shortened, with the whole of it in the tooltip and a button that copies it. */
-function PeerId({ id }: { id: string }) {
+/** A button that copies a peer ID to the clipboard. */
+function CopyIdButton({ id }: { id: string }) {
   const [copied, setCopied] = useState(false);
   const copy = () =>
     void navigator.clipboard?.writeText(id).then(
@@ -46,18 +46,40 @@ function PeerId({ id }: { id: string }) {
       () => {},
     );
   return (
+    <IconTextButton
+      icon={Copy}
+      iconSize={13}
+      className="button button--ghost button--small"
+      onClick={copy}
+      aria-label={`Copy the ID ${id}`}
+    >
+      {copied ? 'Copied' : 'Copy'}
+    </IconTextButton>
+  );
+}
+
+/** A peer's ID, shortened, with the whole of it in the tooltip and a button that copies it. */
+function PeerId({ id }: { id: string }) {
+  return (
     <span className="peer-row__id" title={id} data-testid="peer-id">
       ID {id.slice(0, 15)}…
-      <IconTextButton
-        icon={Copy}
-        iconSize={13}
-        className="button button--ghost button--small"
-        onClick={copy}
-        aria-label={`Copy the ID ${id}`}
-      >
-        {copied ? 'Copied' : 'Copy'}
-      </IconTextButton>
+      <CopyIdButton id={id} />
     </span>
+  );
+}
+
+/** Our own ID, whole, to give to others as ID@HOST:PORT. */
+function SelfIdCard() {
+  const selfId = useApp((s) => s.selfId);
+  if (!selfId) return null;
+  return (
+    <section className="card self-id" aria-label="Your peer ID">
+      <span className="field__label">Your peer ID</span>
+      <code className="self-id__value" data-testid="self-id">
+        {selfId}
+      </code>
+      <CopyIdButton id={selfId} />
+    </section>
   );
 }
 
@@ -136,6 +158,7 @@ function DiscoverForm() {
 
 function PeerRow({ peer }: { peer: KnownPeer }) {
   const browse = useApp((s) => s.browsePeer);
+  const remove = useApp((s) => s.removePeer);
   const addr = formatAddress(peer);
   return (
     <li className="peer-row" data-testid="peer-row" aria-label={`Peer ${addr}`}>
@@ -149,7 +172,7 @@ function PeerRow({ peer }: { peer: KnownPeer }) {
         {peer.id && <PeerId id={peer.id} />}
         {peer.refused && (
           <span className="field__error" role="status">
-            Refused: {peer.refused}
+            Refused: {peer.refused}. Remove this entry if the peer there is now the one you expect.
           </span>
         )}
       </div>
@@ -157,15 +180,45 @@ function PeerRow({ peer }: { peer: KnownPeer }) {
       <span className="peer-row__shares">
         {peer.files !== undefined ? `${formatCount(peer.files)} files · ${formatSize(peer.bytes)}` : '—'}
       </span>
-      <IconTextButton
-        icon={FolderSearch}
-        iconSize={15}
-        className="button button--ghost button--small"
-        onClick={() => void browse({ host: peer.host, port: peer.port, ...(peer.id ? { id: peer.id } : {}) })}
-        aria-label={`Browse ${addr}`}
-      >
-        Browse
-      </IconTextButton>
+      <span className="peer-row__actions">
+        <IconTextButton
+          icon={FolderSearch}
+          iconSize={15}
+          className="button button--ghost button--small"
+          onClick={() => void browse({ host: peer.host, port: peer.port, ...(peer.id ? { id: peer.id } : {}) })}
+          aria-label={`Browse ${addr}`}
+        >
+          Browse
+        </IconTextButton>
+        <IconTextButton
+          icon={Trash2}
+          iconSize={15}
+          className="button button--ghost button--small"
+          onClick={() => void remove({ host: peer.host, port: peer.port })}
+          aria-label={`Remove ${addr}`}
+          title="Forget this peer and its pinned ID"
+        >
+          Remove
+        </IconTextButton>
+      </span>
+    </li>
+  );
+}
+
+/** One open neighbour link: where it goes, which way it was dialled, and the ID the peer proved. */
+function NeighbourRow({ n }: { n: NeighbourInfo }) {
+  const addr = formatAddress(n);
+  return (
+    <li className="peer-row" data-testid="neighbour-row" aria-label={`Neighbour ${addr}`}>
+      <span className="status-dot status-dot--on" aria-hidden="true" />
+      <div className="peer-row__main">
+        <span className="peer-row__addr">{addr}</span>
+        <span className="row__sub">{n.direction === 'out' ? 'We dialled it' : 'It dialled us'}</span>
+        <PeerId id={n.peerId} />
+      </div>
+      <ProtocolBadge protocol="v2" />
+      <span />
+      <span />
     </li>
   );
 }
@@ -318,6 +371,7 @@ function NetworkCard() {
 /** Connected and known peers: add by address, Discover with a TTL, Reset, and browse a peer's files. */
 export function PeersView() {
   const known = useApp((s) => s.known);
+  const neighbours = useApp((s) => s.neighbours);
   const remote = useApp((s) => s.remote);
   const connected = known.filter((p) => p.connected).length;
   const sorted = [...known].sort((a, b) => Number(b.connected) - Number(a.connected) || a.host.localeCompare(b.host) || a.port - b.port);
@@ -329,6 +383,7 @@ export function PeersView() {
         <DiscoverForm />
       </div>
       <div className="scroll-pane">
+        <SelfIdCard />
         {remote && <RemotePanel remote={remote} />}
         {known.length === 0 ? (
           <EmptyState icon={<Users size={36} strokeWidth={1.5} />} title="Add a peer or Discover">
@@ -340,6 +395,16 @@ export function PeersView() {
               <PeerRow key={`${p.host}:${p.port}`} peer={p} />
             ))}
           </ul>
+        )}
+        {neighbours.length > 0 && (
+          <>
+            <h2 className="card__title">Neighbours ({neighbours.length})</h2>
+            <ul className="peer-list card" aria-label="Neighbours">
+              {neighbours.map((n) => (
+                <NeighbourRow key={n.peerId} n={n} />
+              ))}
+            </ul>
+          </>
         )}
         <NetworkCard />
         <StatsCard />
