@@ -74,7 +74,6 @@ export class DialBack {
       host: m.host,
       port: m.port,
       ok: m.ok,
-      error: m.ok ? undefined : 'could not dial back',
       at: (this.opts.now ?? Date.now)(),
     });
   }

@@ -131,15 +131,22 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
     }
     this.gateway = gateway;
     const internalHost = this.opts.internalHost ?? (await localAddressToward(gateway.host));
-    const m = await gateway.map(this.opts.port, internalHost, {
-      externalPort: this.opts.port,
-      protocol: 'tcp',
-      description: this.opts.description ?? 'MacTella',
-      autoRefresh: false,
-      // nat-port-mapper takes NAT-PMP lifetimes in seconds and UPnP lifetimes in milliseconds.
-      ttl: method === 'pmp' ? leaseSeconds : leaseSeconds * 1000,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    const m = await gateway
+      .map(this.opts.port, internalHost, {
+        externalPort: this.opts.port,
+        protocol: 'tcp',
+        description: this.opts.description ?? 'MacTella',
+        autoRefresh: false,
+        // nat-port-mapper takes NAT-PMP lifetimes in seconds and UPnP lifetimes in milliseconds.
+        ttl: method === 'pmp' ? leaseSeconds : leaseSeconds * 1000,
+        signal: AbortSignal.timeout(timeoutMs),
+      })
+      .catch((err: Error) => {
+        // An unanswered request surfaces as the library's abort: say what it means.
+        throw err.name === 'TimeoutError' || err.name === 'AbortError'
+          ? new Error(`no answer from ${gateway.host} within ${timeoutMs} ms`)
+          : err;
+      });
     return {
       method,
       gateway: gateway.host,

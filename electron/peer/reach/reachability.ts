@@ -79,7 +79,7 @@ export function decideReachability(
     return {
       state: 'firewalled',
       address: null,
-      reason: `${failures.length} neighbours could not dial back (${failures[0]!.error ?? 'refused'})`,
+      reason: `${failures.length} neighbours could not dial back${failures[0]!.error ? ` (${failures[0]!.error})` : ''}`,
     };
   }
   return { state: 'unknown', address: null, reason: `${latest.size} dial-back result(s), ${confirmations} needed to agree` };
