@@ -140,4 +140,18 @@ describe.skipIf(FFMPEG_MISSING)('an MP4 with moov at the end, while downloading'
     expect(order.slice(0, tailPieces)).toEqual(Array.from({ length: tailPieces }, (_, k) => moovPiece + k));
     expect(order.slice(tailPieces)).toEqual([1, 2, 3]);
   });
+
+  it('a faststart MP4 has the tail it was guessed to need dropped from the front once the first piece is checked', async () => {
+    const media = await makeMp4(path.join(dir, 'src', 'fast.mp4'), { seconds: 6 });
+    const truth = fs.readFileSync(media.path);
+    const count = Math.ceil(truth.length / PIECE);
+    const priority = new StreamPriority({ tailFirst: true });
+    const s = newPieceState(count, PIECE, new Bitfield(count));
+    s.owner[0] = 9; // piece 0 is on its way
+    expect(claimRun(s, 1, { speed: PIECE, workers: 1, strategy: priority })!.a).toBe(count - 1);
+    s.owner[count - 1] = 0;
+    const { stream } = await partStream(truth, [0], [], { priority });
+    await waitFor('piece 0 to be checked', () => stream.verifiedRanges().length === 1);
+    expect(claimRun(s, 1, { speed: PIECE, workers: 1, strategy: priority })!.a).toBe(1);
+  });
 });

@@ -2,10 +2,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { moovAfterMdat } from '../electron/peer/stream/mp4-layout.js';
-import { claimRun, newPieceState, releaseRun } from '../electron/peer/transfers/piece-picker.js';
+import { isMp4Family, moovAfterMdat, moovPlacement } from '../electron/peer/stream/mp4-layout.js';
+import { claimRun, inOrder, newPieceState, releaseRun } from '../electron/peer/transfers/piece-picker.js';
 import { Bitfield } from '../electron/peer/transfers/pieces.js';
-import { CRITICAL_PIECES, STREAM_RUN_PIECES, StreamPriority } from '../electron/peer/transfers/stream-priority.js';
+import {
+  CRITICAL_PIECES,
+  followStrategy,
+  STREAM_LEAD_MS,
+  STREAM_RUN_PIECES,
+  StreamPriority,
+} from '../electron/peer/transfers/stream-priority.js';
 import { FFMPEG_MISSING, makeMp4, moovPosition } from './helpers/media-gen.js';
 
 const MiB = 1 << 20;
@@ -22,7 +28,7 @@ const claims = (s: ReturnType<typeof state>, strategy: StreamPriority, n: number
   });
 
 describe('streaming priority: sequential from the play position', () => {
-  it('claims the critical window piece by piece, then the rest forward in short runs, then wraps to the start', () => {
+  it('claims the critical window piece by piece, then the rest forward one piece per run, then wraps to the start', () => {
     const s = state(20);
     const p = new StreamPriority();
     p.seek(10);
@@ -32,11 +38,15 @@ describe('streaming priority: sequential from the play position', () => {
       [12, 13],
       [13, 14],
     ]);
-    expect(claims(s, p, 4)).toEqual([
-      [14, 14 + STREAM_RUN_PIECES],
-      [16, 18],
-      [18, 20],
-      [0, 2],
+    expect(STREAM_RUN_PIECES).toBe(1);
+    expect(claims(s, p, 7)).toEqual([
+      [14, 15],
+      [15, 16],
+      [16, 17],
+      [17, 18],
+      [18, 19],
+      [19, 20],
+      [0, 1],
     ]);
   });
 
@@ -96,15 +106,70 @@ describe('streaming priority: sequential from the play position', () => {
       [1, 2],
       [2, 3],
       [3, 4],
-      [4, 6],
+      [4, 5],
     ]);
+  });
+
+  it('an MP4-family file has its last piece fetched right after the first, before its index is known', () => {
+    const s = state(20);
+    const p = new StreamPriority({ tailFirst: true });
+    expect(claims(s, p, 3)).toEqual([
+      [0, 1],
+      [19, 20],
+      [1, 2],
+    ]);
+  });
+
+  it('after a seek, the piece at the new position still goes before the guessed tail', () => {
+    const s = state(20);
+    const p = new StreamPriority({ tailFirst: true });
+    p.seek(8);
+    expect(claims(s, p, 2)).toEqual([
+      [8, 9],
+      [19, 20],
+    ]);
+  });
+
+  it('drops the guessed tail once the first piece shows moov at the start (faststart)', () => {
+    const s = state(20);
+    const p = new StreamPriority({ tailFirst: true });
+    expect(claims(s, p, 1)).toEqual([[0, 1]]);
+    p.indexAtStart();
+    expect(claims(s, p, 2)).toEqual([
+      [1, 2],
+      [2, 3],
+    ]);
+  });
+
+  it('a moov found later than the guess adds its span: all of it goes before the window', () => {
+    const s = state(20);
+    const p = new StreamPriority({ tailFirst: true });
+    expect(claims(s, p, 2)).toEqual([
+      [0, 1],
+      [19, 20],
+    ]);
+    p.addUrgent(17, 20); // piece 0 showed moov starting in piece 17
+    expect(claims(s, p, 3)).toEqual([
+      [17, 18],
+      [18, 19],
+      [1, 2],
+    ]);
+  });
+
+  it('asks sources to request their next run only near the end of the current one; file order keeps its pipeline', () => {
+    let current: StreamPriority | undefined = new StreamPriority();
+    const follow = followStrategy(() => current, inOrder);
+    expect(follow.leadMs?.()).toBe(STREAM_LEAD_MS);
+    current = undefined; // the player closed
+    expect(follow.leadMs?.()).toBeUndefined();
+    expect(inOrder.leadMs).toBeUndefined();
   });
 
   it('clamps a position past the end and handles a file smaller than the window', () => {
     const s = state(3);
     const p = new StreamPriority();
     p.seek(99);
-    expect(claims(s, p, 4)).toEqual([[0, 2], [2, 3], undefined, undefined]);
+    expect(claims(s, p, 4)).toEqual([[0, 1], [1, 2], [2, 3], undefined]);
     p.seek(-5);
     expect(p.playPiece).toBe(0);
   });
@@ -121,6 +186,13 @@ describe.skipIf(FFMPEG_MISSING)('where the moov index is, from the first piece',
     expect(moovAfterMdat(t.subarray(0, 64 * 1024), t.length)).toBe(moovPosition(t).moov);
     const f = fs.readFileSync(fast.path);
     expect(moovAfterMdat(f.subarray(0, 64 * 1024), f.length)).toBeUndefined();
+    expect(moovPlacement(f.subarray(0, 64 * 1024), f.length)).toBe('start');
+    expect(moovPlacement(t.subarray(0, 64 * 1024), t.length)).toEqual({ at: moovPosition(t).moov });
+  });
+
+  it('knows the MP4 family by name', () => {
+    for (const n of ['a.mp4', 'b.M4V', 'c.mov', 'd.m4a', 'e.3gp']) expect(isMp4Family(n)).toBe(true);
+    for (const n of ['a.mkv', 'b.mp3', 'c.webm', 'mp4']) expect(isMp4Family(n)).toBe(false);
   });
 
   it('says nothing for a non-MP4 head or a head too short to tell', () => {
@@ -132,5 +204,6 @@ describe.skipIf(FFMPEG_MISSING)('where the moov index is, from the first piece',
     head.writeUInt32BE(1, 24); // a 64-bit size that does not fit in the head
     head.write('mdat', 28, 'latin1');
     expect(moovAfterMdat(head.subarray(0, 36), 1000)).toBeUndefined();
+    expect(moovPlacement(head.subarray(0, 36), 1000)).toBeUndefined();
   });
 });

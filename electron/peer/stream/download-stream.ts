@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { StreamPriority } from '../transfers/stream-priority.js';
 import type { ByteRange } from './byte-range.js';
-import { moovAfterMdat } from './mp4-layout.js';
+import { moovPlacement } from './mp4-layout.js';
 import { PieceStreamSource } from './piece-stream-source.js';
 import { readFully, type StreamSource } from './stream-source.js';
 
@@ -141,11 +141,17 @@ export class DownloadStream implements StreamSource {
     });
   }
 
-  /** An MP4 with its `moov` after the media data: fetch that tail right after the critical window. */
+  /**
+   * An MP4 with its `moov` after the media data: fetch all of that tail right
+   * after the piece at the play position. One with `moov` first: the tail
+   * fetched early on a guess is not needed early after all.
+   */
   private fetchIndexEarly(head: Buffer): void {
-    const at = moovAfterMdat(head, this.size);
-    if (at === undefined || !this.init.priority) return;
-    this.init.priority.addUrgent(Math.floor(at / this.init.pieceSize), this.init.hashes.length);
+    const moov = moovPlacement(head, this.size);
+    const priority = this.init.priority;
+    if (moov === undefined || !priority) return;
+    if (moov === 'start') priority.indexAtStart();
+    else priority.addUrgent(Math.floor(moov.at / this.init.pieceSize), this.init.hashes.length);
     this.init.onPriorityChange?.();
   }
 

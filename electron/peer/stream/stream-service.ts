@@ -9,6 +9,7 @@ import { StreamPriority } from '../transfers/stream-priority.js';
 import type { TypedEmitter } from '../typed-emitter.js';
 import { DownloadStream } from './download-stream.js';
 import { FileStreamSource } from './file-stream-source.js';
+import { isMp4Family } from './mp4-layout.js';
 import { MAX_STREAMS, StreamRegistry } from './stream-registry.js';
 import type { StreamSource } from './stream-source.js';
 
@@ -142,7 +143,7 @@ export class StreamService {
   private watch(d: Download): { priority: StreamPriority; streams: Map<string, DownloadStream> } {
     let w = this.watched.get(d.info.id);
     if (!w) {
-      w = { priority: new StreamPriority(), streams: new Map() };
+      w = { priority: new StreamPriority({ tailFirst: isMp4Family(d.info.name) }), streams: new Map() };
       this.watched.set(d.info.id, w);
       const streams = w.streams;
       d.stream = { strategy: w.priority, stored: (i) => streams.forEach((s) => s.stored(i)) };

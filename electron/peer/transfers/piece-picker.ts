@@ -41,6 +41,13 @@ export interface PickStrategy {
   start(state: PieceState): number;
   /** At most this many pieces in a run starting at `a` (streaming keeps runs short so a seek takes effect soon). */
   maxRun?(state: PieceState, a: number): number;
+  /**
+   * Streaming: a source requests its next run only when the current one has
+   * about this many milliseconds left to arrive, instead of keeping PIPELINE
+   * runs requested, so what a seek must wait for on the wire stays short.
+   * Undefined: PIPELINE runs outstanding (throughput first).
+   */
+  leadMs?(): number | undefined;
 }
 
 /** File order: the lowest free piece first (keeps the whole-file hash folding in order). */

@@ -14,6 +14,8 @@ import type { Swarm } from './swarm.js';
  * from the disk). Small on purpose: see SerialWriter.
  */
 const WRITE_WINDOW = 512 << 10;
+/** With a lead time (streaming), the next run is requested no later than this many bytes before the current one ends. */
+const MIN_LEAD_BYTES = 64 << 10;
 
 /**
  * One source of a swarm: its connection, the runs it has requested (up to
@@ -27,6 +29,10 @@ export class SwarmWorker {
   private readonly inflight: Run[] = [];
   private c?: SourceConn;
   private speed = 0;
+  /** Streaming (see PickStrategy.leadMs): the lead for the run being received, else undefined. */
+  private leadMs?: number;
+  /** Bytes of the run being received still to come. */
+  private runLeft = 0;
   /** Pieces this source delivered, marked done once their writes land. */
   private landing: Promise<unknown> = Promise.resolve();
 
@@ -66,19 +72,18 @@ export class SwarmWorker {
     }
   }
 
-  /** Keep PIPELINE runs requested; receive them in order. */
+  /**
+   * Keep PIPELINE runs requested; receive them in order. Streaming (a lead
+   * time): one run requested, the next only near its end (see `topUp`).
+   */
   private async loop(): Promise<void> {
     const s = this.swarm;
     for (;;) {
       if (s.stopped) return;
-      while (this.inflight.length < PIPELINE) {
-        // Endgame only for a source with nothing else to do, so duplicates stay few.
-        const run = s.claim(this.me, this.speed, this.inflight.length === 0);
-        if (!run) break;
-        const { offset, length } = runRange(run, s.p.pieceSize, s.p.size);
-        this.c!.socket.write(encodeFrame({ t: 'get', sha256: s.p.sha256, offset, length, more: true }));
-        this.inflight.push(run);
-      }
+      this.leadMs = s.strategy?.leadMs?.();
+      const depth = this.leadMs === undefined ? PIPELINE : 1;
+      // Endgame only for a source with nothing else to do, so duplicates stay few.
+      while (this.inflight.length < depth && this.request(this.inflight.length === 0));
       if (this.inflight.length === 0) {
         if (s.p.have.complete) return;
         await s.waitChange();
@@ -87,11 +92,36 @@ export class SwarmWorker {
       const run = this.inflight[0]!;
       const t0 = performance.now();
       await this.receiveHeader(run);
+      this.runLeft = runRange(run, s.p.pieceSize, s.p.size).length;
       for (let i = run.a; i < run.b; i++) await this.receivePiece(i, run.endgame);
       this.inflight.shift();
       s.release(this.me, run);
       if (!run.endgame) this.speed = runRange(run, s.p.pieceSize, s.p.size).length / Math.max(0.001, (performance.now() - t0) / 1000);
     }
+  }
+
+  /** Claim a run and send its GET; false when there is nothing to claim. */
+  private request(idle: boolean): boolean {
+    const s = this.swarm;
+    const run = s.claim(this.me, this.speed, idle);
+    if (!run) return false;
+    const { offset, length } = runRange(run, s.p.pieceSize, s.p.size);
+    this.c!.socket.write(encodeFrame({ t: 'get', sha256: s.p.sha256, offset, length, more: true }));
+    this.inflight.push(run);
+    return true;
+  }
+
+  /**
+   * Streaming: request the next run once the current one has about `leadMs`
+   * of this source's speed left to arrive, so the wire stays fed while a seek
+   * still finds at most that much queued ahead of the new position.
+   */
+  private topUp(n: number): void {
+    this.runLeft -= n;
+    if (this.leadMs === undefined || this.inflight.length !== 1) return;
+    if (this.runLeft > Math.max(MIN_LEAD_BYTES, (this.speed * this.leadMs) / 1000)) return;
+    // Tried once per run: nothing free now stays so until something changes.
+    if (!this.request(false)) this.leadMs = undefined;
   }
 
   private failed(e: Error): void {
@@ -180,6 +210,7 @@ export class SwarmWorker {
       });
       if (!chunk) throw new SourceError(`source went away in piece ${i}`);
       got += chunk.length;
+      this.topUp(chunk.length);
       this.holder.lastData = performance.now();
       s.p.onBytes(chunk.length);
       hash?.update(chunk);
