@@ -209,7 +209,7 @@ function PeerRow({ peer }: { peer: KnownPeer }) {
 function NeighbourRow({ n }: { n: NeighbourInfo }) {
   const addr = formatAddress(n);
   return (
-    <li className="peer-row" data-testid="neighbour-row" aria-label={`Neighbour ${addr}`}>
+    <li className="peer-row peer-row--neighbour" data-testid="neighbour-row" aria-label={`Neighbour ${addr}`}>
       <span className="status-dot status-dot--on" aria-hidden="true" />
       <div className="peer-row__main">
         <span className="peer-row__addr">{addr}</span>
@@ -217,8 +217,6 @@ function NeighbourRow({ n }: { n: NeighbourInfo }) {
         <PeerId id={n.peerId} />
       </div>
       <ProtocolBadge protocol="v2" />
-      <span />
-      <span />
     </li>
   );
 }
