@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { operationArgs } from '../shared/contract.js';
 import type { SearchHit } from '../shared/types.js';
-import { newId, startPeer, waitFor, type TestPeer } from './helpers/harness.js';
+import { startPeer, waitFor, type TestPeer } from './helpers/harness.js';
 import { cleanupAfterEach } from './helpers/cleanup.js';
 import { RawNeighbour } from './helpers/raw-neighbour.js';
 import { newPeerId } from './helpers/v2-wire.js';
