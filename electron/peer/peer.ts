@@ -219,7 +219,7 @@ export class Peer {
       this.self,
       this.tuning,
       (s, d, h) => this.neighbours.accept(s, d, h),
-      (s, d, h, id) => (this.reach ? this.reach.push.onPushLink(s, d, h, id) : s.destroy()),
+      (s, d, h, id) => (this.reach ? this.reach.onLink(s, d, h, id) : s.destroy()),
     );
     this.importer = new ShareImporter({ ...c, reserved: () => this.transfers.downloads.reservedPaths });
   }
@@ -452,6 +452,8 @@ export class Peer {
       identity: () => this.identity,
       hello: (role) => this.hello(role),
       route: (m) => this.router.push(m),
+      neighbours: () => this.neighbours.all(),
+      acceptInner: (s, rest, id) => void this.v2Inbound.accept(s, rest, id),
       serveTransfer: (s, d, first, remote) => this.transfers.serveTransfer(s, d, first, remote),
       newId,
     });

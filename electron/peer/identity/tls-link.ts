@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
 import { formatAddress } from '../address.js';
 import type { PeerIdentity } from './identity.js';
 import { peerIdFromCertificate } from './peer-id.js';
@@ -86,6 +87,8 @@ export interface SecureDialOptions {
   timeoutMs?: number;
   /** Local address to dial from (tests use 127.0.0.x to play several hosts). */
   localAddress?: string;
+  /** Run TLS over this existing stream instead of dialling (a relayed link: TLS inside TLS). */
+  socket?: Duplex;
 }
 
 export interface SecureAcceptOptions {
@@ -148,10 +151,8 @@ export function secureDial(host: string, port: number, identity: PeerIdentity, o
   const where = formatAddress({ host, port });
   if (opts.signal?.aborted) return Promise.reject(new Error(`connecting to ${where}: aborted`));
   const socket = tls.connect({
-    host,
-    port,
     // Passed through to net.connect; @types/node's tls options do not list it.
-    ...({ localAddress: opts.localAddress } as object),
+    ...(opts.socket ? { socket: opts.socket } : { host, port, ...({ localAddress: opts.localAddress } as object) }),
     secureContext: contextFor(identity),
     ...TLS13,
     rejectUnauthorized: false, // self-signed by design: we authenticate the key below

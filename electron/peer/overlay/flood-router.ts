@@ -34,6 +34,8 @@ export interface RouterHooks {
   dialBack?: { onDialMe(n: Neighbour, m: V2Of<'dial-me'>): void; onDialed(n: Neighbour, m: V2Of<'dialed'>): void };
   /** A push request addressed to us (reach/push.ts). */
   pushed?(m: V2Of<'push'>): void;
+  /** A neighbour relays for a downloader and calls us (reach/relay.ts). */
+  relayCall?(n: Neighbour, m: V2Of<'relay-call'>): void;
 }
 
 type Components = Pick<PeerComponents, 'hostCache' | 'library' | 'clock' | 'log' | 'stats' | 'events'>;
@@ -111,6 +113,8 @@ export class FloodRouter {
         return this.onReply(m);
       case 'push':
         return this.onPush(m);
+      case 'relay-call':
+        return this.hooks.relayCall?.(n, m);
       case 'dial-me':
         return this.hooks.dialBack?.onDialMe(n, m);
       case 'dialed':

@@ -48,8 +48,8 @@ export class V2Inbound {
     private readonly self: PeerSelf,
     private readonly tuning: Pick<PeerTuning, 'connection' | 'handshakeTimeoutMs'>,
     private readonly neighbour: (socket: net.Socket, decoder: FrameDecoder, hello: Hello) => void,
-    /** A source we asked to push dialled in (reach/push.ts). */
-    private readonly pushed?: (socket: net.Socket, decoder: FrameDecoder, hello: Hello, remoteId: string) => void,
+    /** A source we asked to push dialled in (reach/push.ts), or a relay link (reach/relay.ts). */
+    private readonly reachLink?: (socket: net.Socket, decoder: FrameDecoder, hello: Hello, remoteId: string) => void,
   ) {}
 
   /**
@@ -88,8 +88,8 @@ export class V2Inbound {
     }
     socket.write(Buffer.concat([MAGIC, encodeFrame(this.self.hello(hello.role))]));
     if (hello.role === 'neighbour') return this.neighbour(socket, decoder, hello);
-    if (hello.role === 'push') {
-      if (this.pushed) return this.pushed(socket, decoder, hello, remoteId);
+    if (hello.role === 'push' || hello.role === 'relay') {
+      if (this.reachLink) return this.reachLink(socket, decoder, hello, remoteId);
       socket.destroy();
       return;
     }

@@ -5,6 +5,7 @@
  * "found online", check reachability with neighbours (dial-back), push for
  * downloaders when we are firewalled, and answer the doctor.
  */
+import type net from 'node:net';
 import os from 'node:os';
 import type { PeerAddress, ReachSettings } from '../../../shared/types.js';
 import type { HostCache } from '../host-cache.js';
@@ -14,10 +15,14 @@ import type { PeerIdentity } from '../identity/identity.js';
 import type { RouterHooks } from '../overlay/flood-router.js';
 import type { Neighbour } from '../overlay/neighbours.js';
 import type { SourceDialer } from '../transfers/v2-source.js';
+import type { Hello } from '../v2/connection.js';
+import type { FrameDecoder } from '../v2/frame.js';
+import type { SecureV2Link } from '../v2/secure-v2.js';
 import { DialBack } from './dial-back.js';
 import { diagnose, type DoctorReport } from './doctor.js';
 import { ReachService } from './reach-service.js';
 import { PushBroker, type PushDeps } from './push.js';
+import { RelayService, type RelayDeps } from './relay.js';
 import { probeTcp } from './reachability.js';
 
 /** What the peer hands to its reach. */
@@ -37,11 +42,15 @@ export interface PeerReachDeps {
   route: PushDeps['route'];
   serveTransfer: PushDeps['serveTransfer'];
   newId(): string;
+  /** What relaying needs: our neighbour links, and where an inner relayed link goes. */
+  neighbours: RelayDeps['neighbours'];
+  acceptInner: RelayDeps['acceptInner'];
 }
 
 /** The overlay's hooks for the dial-back and push messages; `reach()` is undefined until the peer listens. */
-export function reachRouterHooks(reach: () => PeerReach | undefined): Pick<RouterHooks, 'dialBack' | 'pushed'> {
+export function reachRouterHooks(reach: () => PeerReach | undefined): Pick<RouterHooks, 'dialBack' | 'pushed' | 'relayCall'> {
   return {
+    relayCall: (n, m) => void reach()?.relay.onRelayCall(n, m),
     dialBack: { onDialMe: (n, m) => void reach()?.dialBack.onDialMe(n.conn, m), onDialed: (n, m) => reach()?.dialBack.onDialed(n.conn, m) },
     pushed: (m) => void reach()?.push.onPush(m),
   };
@@ -51,7 +60,7 @@ export function reachRouterHooks(reach: () => PeerReach | undefined): Pick<Route
 export function reachTransferPush(reach: () => PeerReach | undefined): NonNullable<SourceDialer['push']> {
   return {
     idAt: (a) => reach()?.push.idAt(a),
-    request: (s, signal) => reach()?.push.request(s, signal) ?? Promise.reject(new Error('the peer is not started')),
+    request: (s, signal) => reach()?.reachSource(s, signal) ?? Promise.reject(new Error('the peer is not started')),
   };
 }
 
@@ -67,6 +76,8 @@ export class PeerReach {
   readonly dialBack: DialBack;
   /** PUSH for firewalled sources (both sides). */
   readonly push: PushBroker;
+  /** Relaying for two firewalled peers (all three roles). */
+  readonly relay: RelayService;
 
   constructor(private readonly deps: PeerReachDeps) {
     this.service = new ReachService({ peerId: deps.peerId, port: deps.bound.port, settings: deps.settings, logger: deps.log });
@@ -80,6 +91,7 @@ export class PeerReach {
       ...deps,
       self: () => ({ id: deps.peerId, reachable: this.publicAddress() }),
     });
+    this.relay = new RelayService({ ...deps, enabled: () => deps.settings.relay });
     this.service.on('reachability', (v) => deps.log.info(`reachability: ${v.state} (${v.reason})`));
     this.service.on('found-online', (p) => {
       if (!this.service.isOwnAnnouncement(p.host, p.port, localInterfaces())) this.add({ host: p.host, port: p.port }, 'online');
@@ -103,6 +115,17 @@ export class PeerReach {
     return this.service.stop();
   }
 
+  /** A source that cannot be dialled: ask it to push when we are reachable, else go through a relay. */
+  reachSource(source: PeerAddress & { id: string }, signal: AbortSignal): Promise<SecureV2Link> {
+    return this.publicAddress() ? this.push.request(source, signal) : this.relay.open(source, signal);
+  }
+
+  /** An inbound link for reach: a push (a source we asked), or a relay link. */
+  onLink(socket: net.Socket, decoder: FrameDecoder, hello: Hello, remoteId: string): void {
+    if (hello.role === 'push') return this.push.onPushLink(socket, decoder, hello, remoteId);
+    void this.relay.onRelayLink(socket, decoder, remoteId);
+  }
+
   /** Ask each neighbour beyond our network, once per link, to dial us back (when a reach switch is on). */
   askDialBack(neighbours: readonly Neighbour[]): void {
     if (!reachOn(this.deps.settings)) return;
@@ -123,7 +146,7 @@ export class PeerReach {
   /** The network doctor's report now. */
   doctor(): DoctorReport {
     const { host, port } = this.deps.bound;
-    return diagnose(this.service.snapshot(), { host, port, interfaces: localInterfaces() });
+    return diagnose({ ...this.service.snapshot(), relays: [...this.relay.used] }, { host, port, interfaces: localInterfaces() });
   }
 }
 

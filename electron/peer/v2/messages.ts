@@ -46,7 +46,7 @@ const hello = z
     peerId,
     port: z.number().int().min(0).max(65535),
     /** `push`: a firewalled source dialled out to serve a download it was asked to push (reach/push.ts). */
-    role: z.enum(['neighbour', 'transfer', 'query', 'push']),
+    role: z.enum(['neighbour', 'transfer', 'query', 'push', 'relay']),
     agent: z.string().max(64).optional(),
   })
   .strict();
@@ -84,6 +84,11 @@ export const v2MessageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('dialed'), host: hostField, port: portField, ok: z.boolean() }).strict(),
   /** PUSH: routed back along the path the target's hits came; the target dials `to` and serves the download there. */
   z.object({ t: z.literal('push'), id: messageId, ttl, hops, target: peerId, to: peerRef }).strict(),
+  /** Relay (reach/relay.ts): a downloader asks a relay for a peer; the relay calls it; it answers; both are joined. */
+  z.object({ t: z.literal('relay'), target: peerId }).strict(),
+  z.object({ t: z.literal('relay-call'), token: messageId, from: peerId }).strict(),
+  z.object({ t: z.literal('relay-answer'), token: messageId }).strict(),
+  z.object({ t: z.literal('relay-ok') }).strict(),
 ]);
 
 export type V2Message = z.infer<typeof v2MessageSchema>;

@@ -3,7 +3,7 @@ import type tls from 'node:tls';
 import type { PeerAddress } from '../../../shared/types.js';
 import { formatAddress } from '../address.js';
 import type { PeerIdentity } from '../identity/identity.js';
-import { secureAccept, secureDial, TlsLinkError } from '../identity/tls-link.js';
+import { secureAccept, secureDial, TlsLinkError, type SecureDialOptions } from '../identity/tls-link.js';
 import { readHandshake, sendHello, type Hello } from './connection.js';
 import { FrameDecoder, MAX_FRAME } from './frame.js';
 import { MAGIC } from './messages.js';
@@ -45,6 +45,8 @@ export interface DialV2Options {
   timeoutMs: number;
   signal?: AbortSignal;
   maxFrame?: number;
+  /** Run TLS over this stream instead of a new TCP connection (a relayed link, reach/relay.ts). */
+  socket?: SecureDialOptions['socket'];
 }
 
 /**
@@ -67,6 +69,7 @@ export async function dialSecureV2(
       expectedId: opts.expectedId,
       timeoutMs: opts.timeoutMs,
       signal: opts.signal,
+      socket: opts.socket,
     });
   } catch (e) {
     if (!(e instanceof TlsLinkError) || e.kind !== 'not-tls') throw e;
