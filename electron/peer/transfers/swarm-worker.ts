@@ -16,6 +16,8 @@ import type { Swarm } from './swarm.js';
 const WRITE_WINDOW = 512 << 10;
 /** With a lead time (streaming), the next run is requested no later than this many bytes before the current one ends. */
 const MIN_LEAD_BYTES = 64 << 10;
+/** ...and no later than twice the source's answer time, or this, before it ends. */
+const MIN_LEAD_MS = 20;
 
 /**
  * One source of a swarm: its connection, the runs it has requested (up to
@@ -33,6 +35,10 @@ export class SwarmWorker {
   private leadMs?: number;
   /** Bytes of the run being received still to come. */
   private runLeft = 0;
+  /** When a GET went out with nothing ahead of it, to time how long this source takes to answer. */
+  private idleSentAt?: number;
+  /** How long this source took to answer a GET with nothing ahead of it (ms), once known. */
+  private answerMs?: number;
   /** Pieces this source delivered, marked done once their writes land. */
   private landing: Promise<unknown> = Promise.resolve();
 
@@ -92,6 +98,8 @@ export class SwarmWorker {
       const run = this.inflight[0]!;
       const t0 = performance.now();
       await this.receiveHeader(run);
+      if (this.idleSentAt !== undefined) this.answerMs = performance.now() - this.idleSentAt;
+      this.idleSentAt = undefined;
       this.runLeft = runRange(run, s.p.pieceSize, s.p.size).length;
       for (let i = run.a; i < run.b; i++) await this.receivePiece(i, run.endgame);
       this.inflight.shift();
@@ -107,19 +115,22 @@ export class SwarmWorker {
     if (!run) return false;
     const { offset, length } = runRange(run, s.p.pieceSize, s.p.size);
     this.c!.socket.write(encodeFrame({ t: 'get', sha256: s.p.sha256, offset, length, more: true }));
+    if (this.inflight.length === 0) this.idleSentAt = performance.now();
     this.inflight.push(run);
     return true;
   }
 
   /**
-   * Streaming: request the next run once the current one has about `leadMs`
-   * of this source's speed left to arrive, so the wire stays fed while a seek
-   * still finds at most that much queued ahead of the new position.
+   * Streaming: request the next run once the current one has little left to
+   * arrive: twice this source's answer time (a round trip and its own work),
+   * at most `leadMs`, of its speed. The wire stays fed while a seek finds at
+   * most that much queued ahead of the new position.
    */
   private topUp(n: number): void {
     this.runLeft -= n;
     if (this.leadMs === undefined || this.inflight.length !== 1) return;
-    if (this.runLeft > Math.max(MIN_LEAD_BYTES, (this.speed * this.leadMs) / 1000)) return;
+    const ms = this.answerMs === undefined ? this.leadMs : Math.min(this.leadMs, Math.max(MIN_LEAD_MS, 2 * this.answerMs));
+    if (this.runLeft > Math.max(MIN_LEAD_BYTES, (this.speed * ms) / 1000)) return;
     // Tried once per run: nothing free now stays so until something changes.
     if (!this.request(false)) this.leadMs = undefined;
   }
