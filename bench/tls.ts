@@ -19,10 +19,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadOrCreateIdentity } from '../electron/peer/identity/identity.js';
-import { looksLikeTlsClientHello, secureAccept, secureDial } from '../electron/peer/identity/tls-link.js';
+import { secureAccept, secureDial } from '../electron/peer/identity/tls-link.js';
 import { PROTOCOL_VERSION } from '../electron/peer/v2/messages.js';
 import { dialSecureV2 } from '../electron/peer/v2/secure-v2.js';
 import { startPeer } from '../test/helpers/harness.js';
+import { listenSniffing } from '../test/helpers/tls-sniff.js';
 import { runPipeChild, startPipeSender, type PipeResult } from './lib/tls-pipe.js';
 
 const MiB = 1 << 20;
@@ -56,20 +57,14 @@ async function writeRandomFile(file: string): Promise<string> {
 async function handshakes(root: string): Promise<{ tlsMs: number; tcpMs: number }> {
   const server = await loadOrCreateIdentity(path.join(root, 'server-id'));
   const client = await loadOrCreateIdentity(path.join(root, 'client-id'));
-  const srv = net.createServer((raw) => {
-    raw.on('error', () => {});
-    raw.once('data', (first: Buffer) => {
-      if (!looksLikeTlsClientHello(first)) return void raw.destroy();
-      raw.pause();
-      // One byte once the server has authenticated the client too: the handshake is done when both ends are.
-      secureAccept(raw, server, first).then(
-        (l) => l.socket.end(Buffer.from([1])),
-        () => {},
-      );
-    });
+  const { port, close } = await listenSniffing((raw, first, isTls) => {
+    if (!isTls) return void raw.destroy();
+    // One byte once the server has authenticated the client too: the handshake is done when both ends are.
+    secureAccept(raw, server, first).then(
+      (l) => l.socket.end(Buffer.from([1])),
+      () => {},
+    );
   });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
   const tls: number[] = [];
   const tcp: number[] = [];
   try {
@@ -86,7 +81,7 @@ async function handshakes(root: string): Promise<{ tlsMs: number; tcpMs: number 
       s.destroy();
     }
   } finally {
-    srv.close();
+    await close();
   }
   return { tlsMs: median(tls), tcpMs: median(tcp) };
 }

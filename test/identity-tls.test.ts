@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,26 +14,23 @@ import {
 import { isPeerId, parsePeerId, parsePeerSpec, peerIdFromSpki } from '../electron/peer/identity/peer-id.js';
 import {
   PeerIdMismatchError,
-  couldBeTlsClientHello,
-  looksLikeTlsClientHello,
   secureAccept,
   secureDial,
   type SecureLink,
   TlsLinkError,
   tlsSelfCheck,
 } from '../electron/peer/identity/tls-link.js';
+import { cleanupTemp, tempDir } from './helpers/harness.js';
+import { listenSniffing } from './helpers/tls-sniff.js';
 
-const dirs: string[] = [];
 const closers: (() => void)[] = [];
-afterEach(async () => {
+afterEach(() => {
   for (const c of closers.splice(0)) c();
-  await Promise.all(dirs.splice(0).map((d) => fs.promises.rm(d, { recursive: true, force: true })));
+  cleanupTemp();
 });
 
 async function tmp(): Promise<string> {
-  const d = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mactella-id-'));
-  dirs.push(d);
-  return d;
+  return tempDir('mactella-id-');
 }
 
 async function identity(): Promise<PeerIdentity> {
@@ -57,40 +53,24 @@ async function sniffingServer(id: PeerIdentity, acceptTimeoutMs?: number) {
   const outcomes: Accepted[] = [];
   const waiters: ((a: Accepted) => void)[] = [];
   const report = (a: Accepted) => (waiters.length ? waiters.shift()!(a) : outcomes.push(a));
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((raw) => {
-    sockets.add(raw);
-    raw.on('close', () => sockets.delete(raw));
-    raw.on('error', () => {});
-    let first = Buffer.alloc(0);
-    const onData = (c: Buffer) => {
-      first = Buffer.concat([first, c]);
-      if (first.length < 2 && couldBeTlsClientHello(first)) return;
-      raw.off('data', onData);
-      raw.pause();
-      if (looksLikeTlsClientHello(first)) {
-        secureAccept(raw, id, first, { timeoutMs: acceptTimeoutMs }).then(
-          (link) => {
-            link.socket.pipe(link.socket); // echo
-            report({ link });
-          },
-          (error: Error) => report({ error }),
-        );
-      } else {
-        raw.end(Buffer.concat([Buffer.from('plain:'), first]));
-        raw.resume(); // drain whatever else the client sends, so it can finish and close
-        report({ plain: first });
-      }
-    };
-    raw.on('data', onData);
+  const server = await listenSniffing((raw, first, isTls) => {
+    if (isTls) {
+      secureAccept(raw, id, first, { timeoutMs: acceptTimeoutMs }).then(
+        (link) => {
+          link.socket.pipe(link.socket); // echo
+          report({ link });
+        },
+        (error: Error) => report({ error }),
+      );
+    } else {
+      raw.end(Buffer.concat([Buffer.from('plain:'), first]));
+      raw.resume(); // drain whatever else the client sends, so it can finish and close
+      report({ plain: first });
+    }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  closers.push(() => {
-    server.close();
-    for (const s of sockets) s.destroy();
-  });
+  closers.push(() => void server.close());
   return {
-    port: (server.address() as net.AddressInfo).port,
+    port: server.port,
     next: () =>
       within(outcomes.length ? Promise.resolve(outcomes.shift()!) : new Promise<Accepted>((r) => waiters.push(r)), 5000, 'server outcome'),
   };

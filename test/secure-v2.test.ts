@@ -1,27 +1,21 @@
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadOrCreateIdentity, type PeerIdentity } from '../electron/peer/identity/identity.js';
-import { couldBeTlsClientHello, looksLikeTlsClientHello, PeerIdMismatchError } from '../electron/peer/identity/tls-link.js';
+import { PeerIdMismatchError } from '../electron/peer/identity/tls-link.js';
 import { readHandshake, type Hello } from '../electron/peer/v2/connection.js';
 import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
 import { MAGIC, PROTOCOL_VERSION } from '../electron/peer/v2/messages.js';
 import { acceptSecureV2, checkHelloId, dialSecureV2, HelloIdMismatchError } from '../electron/peer/v2/secure-v2.js';
+import { cleanupTemp, tempDir } from './helpers/harness.js';
+import { listenSniffing } from './helpers/tls-sniff.js';
 
-const dirs: string[] = [];
 const closers: (() => void)[] = [];
-afterEach(async () => {
+afterEach(() => {
   for (const c of closers.splice(0)) c();
-  await Promise.all(dirs.splice(0).map((d) => fs.promises.rm(d, { recursive: true, force: true })));
+  cleanupTemp();
 });
 
-async function identity(): Promise<PeerIdentity> {
-  const d = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mactella-v2tls-'));
-  dirs.push(d);
-  return loadOrCreateIdentity(d);
-}
+const identity = (): Promise<PeerIdentity> => loadOrCreateIdentity(tempDir('mactella-v2tls-'));
 
 const hello = (peerId: string, role: Hello['role'] = 'query'): Hello => ({ t: 'hello', v: PROTOCOL_VERSION, peerId, port: 1, role });
 
@@ -34,45 +28,35 @@ async function server(id: PeerIdentity, answerAs = id.id) {
   const outcomes: (string | Error)[] = [];
   const waiters: ((o: string | Error) => void)[] = [];
   const report = (o: string | Error) => (waiters.length ? waiters.shift()!(o) : outcomes.push(o));
-  const srv = net.createServer((raw) => {
-    raw.on('error', () => {});
-    let first = Buffer.alloc(0);
-    const onData = (c: Buffer) => {
-      first = Buffer.concat([first, c]);
-      if (first.length < 2 && couldBeTlsClientHello(first)) return;
-      raw.off('data', onData);
-      raw.pause();
-      if (!looksLikeTlsClientHello(first)) return void raw.destroy(); // as a seed peer would, after its one recv
-      void (async () => {
-        try {
-          const { socket, rest, remoteId } = await acceptSecureV2(raw, first, id, 2000);
-          closers.push(() => socket.destroy());
-          const decoder = new FrameDecoder();
-          decoder.append(rest);
-          let h = decoder.next();
-          while (!h) {
-            const c = await new Promise<Buffer>((r, j) => {
-              socket.once('data', r);
-              socket.once('close', () => j(new Error('closed before a hello')));
-            });
-            decoder.append(c);
-            h = decoder.next();
-          }
-          if (h?.t !== 'hello') throw new Error('no hello');
-          checkHelloId(h, remoteId, 'client');
-          socket.write(Buffer.concat([MAGIC, encodeFrame(hello(answerAs))]));
-          report(remoteId);
-        } catch (e) {
-          report(e as Error);
+  const srv = await listenSniffing((raw, first, isTls) => {
+    if (!isTls) return void raw.destroy(); // as a seed peer would, after its one recv
+    void (async () => {
+      try {
+        const { socket, rest, remoteId } = await acceptSecureV2(raw, first, id, 2000);
+        closers.push(() => socket.destroy());
+        const decoder = new FrameDecoder();
+        decoder.append(rest);
+        let h = decoder.next();
+        while (!h) {
+          const c = await new Promise<Buffer>((r, j) => {
+            socket.once('data', r);
+            socket.once('close', () => j(new Error('closed before a hello')));
+          });
+          decoder.append(c);
+          h = decoder.next();
         }
-      })();
-    };
-    raw.on('data', onData);
+        if (h?.t !== 'hello') throw new Error('no hello');
+        checkHelloId(h, remoteId, 'client');
+        socket.write(Buffer.concat([MAGIC, encodeFrame(hello(answerAs))]));
+        report(remoteId);
+      } catch (e) {
+        report(e as Error);
+      }
+    })();
   });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  closers.push(() => srv.close());
+  closers.push(() => void srv.close());
   return {
-    addr: { host: '127.0.0.1', port: (srv.address() as net.AddressInfo).port },
+    addr: { host: '127.0.0.1', port: srv.port },
     next: () =>
       Promise.race([
         outcomes.length ? Promise.resolve(outcomes.shift()!) : new Promise<string | Error>((r) => waiters.push(r)),

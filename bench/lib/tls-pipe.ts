@@ -13,7 +13,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { PeerIdentity } from '../../electron/peer/identity/identity.js';
-import { couldBeTlsClientHello, looksLikeTlsClientHello, secureAccept, secureDial } from '../../electron/peer/identity/tls-link.js';
+import { secureAccept, secureDial } from '../../electron/peer/identity/tls-link.js';
+import { listenSniffing } from '../../test/helpers/tls-sniff.js';
 
 export interface PipeJob {
   mode: 'tls' | 'raw';
@@ -43,33 +44,17 @@ export interface PipeResult {
  * otherwise (the receiver sends one byte to start).
  */
 export async function startPipeSender(file: string, identity: PeerIdentity): Promise<{ port: number; close: () => void }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((raw) => {
-    sockets.add(raw);
-    raw.on('close', () => sockets.delete(raw));
-    raw.on('error', () => {});
-    let first = Buffer.alloc(0);
-    const onData = (c: Buffer) => {
-      first = Buffer.concat([first, c]);
-      if (first.length < 2 && couldBeTlsClientHello(first)) return;
-      raw.off('data', onData);
-      if (!looksLikeTlsClientHello(first)) return void fs.createReadStream(file).pipe(raw);
-      raw.pause();
-      secureAccept(raw, identity, first).then(
-        (link) => fs.createReadStream(file).pipe(link.socket),
-        () => raw.destroy(),
-      );
-    };
-    raw.on('data', onData);
+  const { port, close } = await listenSniffing((raw, first, isTls) => {
+    if (!isTls) {
+      raw.resume(); // the receiver's one start byte, and nothing after it, is dropped
+      return void fs.createReadStream(file).pipe(raw);
+    }
+    secureAccept(raw, identity, first).then(
+      (link) => fs.createReadStream(file).pipe(link.socket),
+      () => raw.destroy(),
+    );
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () => {
-      server.close();
-      for (const s of sockets) s.destroy();
-    },
-  };
+  return { port, close: () => void close() };
 }
 
 /** The receiving side (run in the child): connect, hash and write every byte, fsync. */

@@ -4,17 +4,18 @@
  * server needs an identity and the TLS handshake before its magic and hello.
  */
 import crypto from 'node:crypto';
-import net from 'node:net';
+import type net from 'node:net';
 import type tls from 'node:tls';
 import type { PeerAddress } from '../../shared/types.js';
 import { loadOrCreateIdentity, type PeerIdentity } from '../../electron/peer/identity/identity.js';
 import { peerIdFromSpki } from '../../electron/peer/identity/peer-id.js';
-import { couldBeTlsClientHello, looksLikeTlsClientHello, secureDial } from '../../electron/peer/identity/tls-link.js';
+import { secureDial } from '../../electron/peer/identity/tls-link.js';
 import { readHandshake, sendHello, type Hello } from '../../electron/peer/v2/connection.js';
 import { FrameDecoder } from '../../electron/peer/v2/frame.js';
 import { PROTOCOL_VERSION } from '../../electron/peer/v2/messages.js';
 import { acceptSecureV2 } from '../../electron/peer/v2/secure-v2.js';
 import { tempDir } from './harness.js';
+import { listenSniffing } from './tls-sniff.js';
 
 const identities = new Map<string, Promise<PeerIdentity>>();
 
@@ -90,34 +91,12 @@ export async function serveV2ByHand(
   identity: PeerIdentity,
   onLink: (socket: tls.TLSSocket, rest: Buffer, remoteId: string) => void,
 ): Promise<{ port: number; addr: PeerAddress & { id: string }; server: net.Server; close: () => void }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((raw) => {
-    sockets.add(raw);
-    raw.on('close', () => sockets.delete(raw));
-    raw.on('error', () => {});
-    let first = Buffer.alloc(0);
-    const onData = (c: Buffer) => {
-      first = Buffer.concat([first, c]);
-      if (first.length < 2 && couldBeTlsClientHello(first)) return;
-      raw.off('data', onData);
-      raw.pause();
-      if (!looksLikeTlsClientHello(first)) return void raw.destroy();
-      acceptSecureV2(raw, first, identity, 5000).then(
-        ({ socket, rest, remoteId }) => onLink(socket, rest, remoteId),
-        () => raw.destroy(),
-      );
-    };
-    raw.on('data', onData);
+  const { server, port, close } = await listenSniffing((raw, first, isTls) => {
+    if (!isTls) return void raw.destroy();
+    acceptSecureV2(raw, first, identity, 5000).then(
+      ({ socket, rest, remoteId }) => onLink(socket, rest, remoteId),
+      () => raw.destroy(),
+    );
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    port,
-    addr: { host: '127.0.0.1', port, id: identity.id },
-    server,
-    close: () => {
-      server.close();
-      for (const s of sockets) s.destroy();
-    },
-  };
+  return { port, addr: { host: '127.0.0.1', port, id: identity.id }, server, close: () => void close() };
 }
