@@ -10,12 +10,11 @@
 import { _electron as electron, expect, test, type ElectronApplication, type Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { discoverFinds, downloadAndWatch, expectLibraryShows, runSearch } from './support/flows.js';
 import { randomMedia, sha256 } from './support/media.js';
 import { electronBinary, isStale, RENDERER_INPUTS, ROOT } from './support/paths.js';
-import { removeTempFolders, startProcess, type PeerProcess } from './support/processes.js';
+import { removeTempFolders, startVideoSources, tempFolders, type PeerProcess } from './support/processes.js';
 
 const bin = electronBinary();
 test.skip(!bin, 'Electron binary not installed (ELECTRON_SKIP_BINARY_DOWNLOAD)');
@@ -37,16 +36,8 @@ test.beforeAll(async () => {
       timeout: 180_000,
     });
   }
-  a = await startProcess({ name: 'ea', files: { 'holiday-beach.mp4': VIDEO }, args: ['--max-up', '1m'] });
-  b = await startProcess({
-    name: 'eb',
-    peers: [a.address],
-    files: { 'holiday-beach.mp4': VIDEO, 'beach-song.mp3': randomMedia(300_000) },
-    args: ['--max-up', '1m'],
-  });
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mactella-e2e-electron-'));
-  dirs = { share: path.join(root, 'share'), downloads: path.join(root, 'downloads'), data: path.join(root, 'data') };
-  for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
+  ({ a, b } = await startVideoSources('e', VIDEO));
+  dirs = tempFolders('electron');
   fs.writeFileSync(path.join(dirs.share, 'road-trip.mov'), randomMedia(500_000));
   fs.writeFileSync(path.join(dirs.share, 'morning-jazz.mp3'), randomMedia(200_000));
 
@@ -86,7 +77,6 @@ test.afterAll(async () => {
   await app?.close().catch(() => {});
   await Promise.all([a, b].filter(Boolean).map((p) => p.stop()));
   removeTempFolders();
-  if (dirs) fs.rmSync(path.dirname(dirs.share), { recursive: true, force: true });
 });
 
 test('the window is locked down: no Node, a narrow bridge, a CSP', async () => {

@@ -14,7 +14,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { discoverFinds, downloadAndWatch, dragFile, expectLibraryShows, openView, runSearch, screenshot } from './support/flows.js';
 import { paintJpeg, randomMedia, sha256 } from './support/media.js';
-import { removeTempFolders, startProcess, type PeerProcess } from './support/processes.js';
+import { removeTempFolders, startProcess, startVideoSources, type PeerProcess } from './support/processes.js';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -27,18 +27,7 @@ let page: Page;
 test.beforeAll(async ({ browser }) => {
   test.setTimeout(120_000);
   const [lake, dunes, city] = await Promise.all([paintJpeg(browser, 200, 250), paintJpeg(browser, 35, 10), paintJpeg(browser, 280, 220)]);
-  // The source peers cap their uploads at 1 MB/s each, so 12 MB takes a few seconds and the bar visibly moves.
-  a = await startProcess({
-    name: 'a',
-    files: { 'holiday-beach.mp4': VIDEO, 'beach-sunset.jpg': dunes },
-    args: ['--max-up', '1m'],
-  });
-  b = await startProcess({
-    name: 'b',
-    peers: [a.address],
-    files: { 'holiday-beach.mp4': VIDEO, 'beach-song.mp3': randomMedia(300_000) },
-    args: ['--max-up', '1m'],
-  });
+  ({ a, b } = await startVideoSources('', VIDEO, { 'beach-sunset.jpg': dunes }));
   serve = await startProcess({
     name: 'serve',
     serve: true,

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 /** The project root. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const SCREENSHOTS = path.join(ROOT, 'e2e', 'screenshots');
+/** Where the specs write their screenshots (MACTELLA_SCREENSHOTS elsewhere, for a run that must leave the committed ones alone). */
+export const SCREENSHOTS = process.env.MACTELLA_SCREENSHOTS ?? path.join(ROOT, 'e2e', 'screenshots');
 
 /** Debian's Chromium (Playwright cannot download its own here), or CHROMIUM_PATH. */
 export function chromiumPath(): string | undefined {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { randomMedia } from './media.js';
 import { ROOT } from './paths.js';
 
 /** One real MacTella process (`mactella` or `mactella serve`) with its own folders. */
@@ -26,8 +27,8 @@ export interface PeerProcess {
 
 const roots: string[] = [];
 
-/** A temp folder per process: share/, downloads/, data/. */
-function folders(name: string) {
+/** A temp folder with share/, downloads/ and data/, removed by {@link removeTempFolders}. */
+export function tempFolders(name: string): { share: string; downloads: string; data: string } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `mactella-e2e-${name}-`));
   roots.push(root);
   const f = { share: path.join(root, 'share'), downloads: path.join(root, 'downloads'), data: path.join(root, 'data') };
@@ -51,7 +52,7 @@ export async function startProcess(opts: {
   args?: string[];
   timeoutMs?: number;
 }): Promise<PeerProcess> {
-  const f = folders(opts.name);
+  const f = tempFolders(opts.name);
   for (const [name, data] of Object.entries(opts.files ?? {})) fs.writeFileSync(path.join(f.share, name), data);
   const args = [
     path.join(ROOT, 'bin', 'mactella.mjs'),
@@ -123,4 +124,31 @@ export async function startProcess(opts: {
       clearTimeout(killer);
     },
   };
+}
+
+/**
+ * The source peers of the core-path specs: A, and B that knows A. Both share
+ * `video` (so its download has two sources) and cap their uploads at 1 MB/s
+ * (so its progress bar is seen moving); B also shares a song, A `moreOnA`.
+ */
+export async function startVideoSources(
+  prefix: string,
+  video: Buffer,
+  moreOnA: Record<string, Buffer> = {},
+): Promise<{ a: PeerProcess; b: PeerProcess }> {
+  const up = ['--max-up', '1m'];
+  const a = await startProcess({ name: `${prefix}a`, files: { 'holiday-beach.mp4': video, ...moreOnA }, args: up });
+  try {
+    const song = randomMedia(300_000);
+    const b = await startProcess({
+      name: `${prefix}b`,
+      peers: [a.address],
+      files: { 'holiday-beach.mp4': video, 'beach-song.mp3': song },
+      args: up,
+    });
+    return { a, b };
+  } catch (e) {
+    await a.stop();
+    throw e;
+  }
 }
