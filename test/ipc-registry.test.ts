@@ -198,22 +198,24 @@ describe('IPC registry: events', () => {
     expect(registry.queued).toBe(5);
   });
 
+  /** Our renderer said ready, then `stop` ran on the registry: an event must no longer reach the window. */
+  function stoppedAfterReady(stop: (registry: IpcRegistry) => void) {
+    const s = setup();
+    s.ipcMain.send(DESKTOP_CHANNELS.ready, s.ours);
+    stop(s.registry);
+    s.events.emit('stats', stats(1));
+    expect(s.win.sent).toEqual([]);
+    return s;
+  }
+
   it('queues again while the renderer reloads', () => {
-    const { ipcMain, events, win, ours, registry } = setup();
-    ipcMain.send(DESKTOP_CHANNELS.ready, ours);
-    registry.markNotReady();
-    events.emit('stats', stats(1));
-    expect(win.sent).toEqual([]);
+    const { ipcMain, win, ours } = stoppedAfterReady((r) => r.markNotReady());
     ipcMain.send(DESKTOP_CHANNELS.ready, ours);
     expect(win.sent).toHaveLength(1);
   });
 
   it('unregisters every handler and stops forwarding on dispose', () => {
-    const { ipcMain, events, win, ours, registry } = setup();
-    ipcMain.send(DESKTOP_CHANNELS.ready, ours);
-    registry.dispose();
-    events.emit('stats', stats(1));
-    expect(win.sent).toEqual([]);
+    const { ipcMain } = stoppedAfterReady((r) => r.dispose());
     expect(ipcMain.handlers.size).toBe(0);
     expect(ipcMain.listeners.get(DESKTOP_CHANNELS.ready)?.size ?? 0).toBe(0);
   });
