@@ -47,8 +47,15 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** A source that answers GETs in order, paced, and records when each GET arrived. */
-async function handSource(data: Buffer, sha256: string): Promise<{ port: number; gets: Get[] }> {
+/**
+ * A source that answers GETs in order, paced, and records when each GET
+ * arrived; `onSent(offset, sent)` after each tick of the GET at `offset`.
+ */
+async function handSource(
+  data: Buffer,
+  sha256: string,
+  onSent?: (offset: number, sent: number) => void,
+): Promise<{ port: number; gets: Get[] }> {
   const gets: Get[] = [];
   const server = net.createServer((sock) => {
     const decoder = new FrameDecoder();
@@ -67,6 +74,7 @@ async function handSource(data: Buffer, sha256: string): Promise<{ port: number;
           sock.write(data.subarray(at, at + n));
           at += n;
           left -= n;
+          onSent?.(g.offset, g.length - left);
           await new Promise((r) => setTimeout(r, 10));
         }
       }
@@ -91,7 +99,7 @@ async function handSource(data: Buffer, sha256: string): Promise<{ port: number;
   return { port: (server.address() as net.AddressInfo).port, gets };
 }
 
-async function swarmOver(strategy: PickStrategy, onPiece: (i: number) => void = () => {}) {
+async function swarmOver(strategy: PickStrategy, onSent?: (offset: number, sent: number) => void) {
   const data = crypto.randomBytes(PIECE * COUNT);
   const sha256 = crypto.createHash('sha256').update(data).digest('hex');
   const hashes = Array.from({ length: COUNT }, (_, i) =>
@@ -100,12 +108,13 @@ async function swarmOver(strategy: PickStrategy, onPiece: (i: number) => void = 
       .update(data.subarray(i * PIECE, (i + 1) * PIECE))
       .digest('hex'),
   );
-  const { port, gets } = await handSource(data, sha256);
+  const { port, gets } = await handSource(data, sha256, onSent);
   const partPath = path.join(dir, 'movie.mp4.part');
   const fh = await fs.promises.open(partPath, 'w+');
   const ac = new AbortController();
   closers.push(() => ac.abort());
   const have = new Bitfield(COUNT);
+  const pieces: number[] = [];
   const source = { host: '127.0.0.1', port };
   const swarm = new Swarm({
     sha256,
@@ -123,7 +132,7 @@ async function swarmOver(strategy: PickStrategy, onPiece: (i: number) => void = 
     throttle: () => 0,
     onBytes: () => {},
     content: { fold: () => undefined, catchUp: () => {} },
-    onPiece: (i) => onPiece(i),
+    onPiece: (i) => pieces.push(i),
     onBadSource: () => {},
     onQueued: () => {},
     log: silentLogger,
@@ -132,7 +141,7 @@ async function swarmOver(strategy: PickStrategy, onPiece: (i: number) => void = 
     strategy,
   });
   const done = swarm.run().finally(() => fh.close());
-  return { swarm, gets, done, data, partPath };
+  return { swarm, gets, done, data, partPath, pieces };
 }
 
 describe('request pipelining, file order against streaming', () => {
@@ -156,17 +165,16 @@ describe('request pipelining, file order against streaming', () => {
 
   it('after a seek, the piece at the new position follows the one in progress: no older run is queued ahead of it', async () => {
     const priority = new StreamPriority();
-    const pieces: number[] = [];
-    const { swarm, done } = await swarmOver(priority, (i) => {
-      pieces.push(i);
-      if (i === 0) {
-        priority.seek(6);
-        swarm.changed();
-      }
+    const ref: { swarm?: Swarm } = {};
+    // A quarter into piece 1 (piece 0 long received), the player seeks to piece 6.
+    const run = await swarmOver(priority, (offset, sent) => {
+      if (offset !== PIECE || sent !== PIECE / 4) return;
+      priority.seek(6);
+      ref.swarm?.changed();
     });
-    await done;
-    await waitFor('all pieces', () => pieces.length === COUNT);
-    // Piece 1 was on its way when piece 0 landed; nothing else of the old position was requested.
-    expect(pieces.slice(0, 3)).toEqual([0, 1, 6]);
+    ref.swarm = run.swarm;
+    await run.done;
+    await waitFor('all pieces', () => run.pieces.length === COUNT);
+    expect(run.pieces.slice(0, 3)).toEqual([0, 1, 6]);
   }, 30_000);
 });
