@@ -1,12 +1,12 @@
-import { useVirtualizer } from '@tanstack/react-virtual';
 import { FolderOpen, Play, Search, UploadCloud } from 'lucide-react';
-import { useMemo, useRef, useState } from 'react';
+import { useMemo, useState } from 'react';
 import type { LocalFile } from '../../../shared/types.js';
 import { AddFilesButton } from '../components/add-files-button.js';
 import { EmptyState } from '../components/empty-state.js';
 import { FileIcon, TYPE_LABELS } from '../components/file-icon.js';
 import { ProgressBar } from '../components/progress-bar.js';
 import { ViewHeader } from '../components/view-header.js';
+import { VirtualList } from '../components/virtual-list.js';
 import { formatBytes, formatCount, formatDate } from '../lib/format.js';
 import { useApp } from '../store/index.js';
 
@@ -62,26 +62,47 @@ function ImportList() {
   );
 }
 
+/** One shared file: its thumbnail (Play or View), name, folder and date, type and size. */
+function LibraryRow({ file: f }: { file: LocalFile }) {
+  const playFile = useApp((s) => s.playFile);
+  const { base, folder } = splitName(f.name);
+  const playable = f.type !== 'picture';
+  return (
+    <>
+      <button type="button" className="row__thumb" aria-label={`${playable ? 'Play' : 'View'} ${f.name}`} onClick={() => playFile(f)}>
+        <Thumb file={f} />
+        {playable && (
+          <span className="row__play" aria-hidden="true">
+            <Play size={14} fill="currentColor" />
+          </span>
+        )}
+      </button>
+      <div className="row__main">
+        <span className="row__name" title={f.name}>
+          {base}
+        </span>
+        <span className="row__sub">
+          {folder ? `${folder} · ` : ''}
+          {formatDate(f.mtimeMs)}
+        </span>
+      </div>
+      <span className={`type-chip type-chip--${f.type}`}>{TYPE_LABELS[f.type]}</span>
+      <span className="row__size">{formatBytes(f.size)}</span>
+    </>
+  );
+}
+
 /** Your own shared media: type, size, thumbnails for pictures, play for audio and video. */
 export function LibraryView() {
   const files = useApp((s) => s.files);
   const loaded = useApp((s) => s.libraryLoaded);
   const [filter, setFilter] = useState('');
-  const playFile = useApp((s) => s.playFile);
-  const scroller = useRef<HTMLDivElement>(null);
 
   const shown = useMemo(() => {
     const terms = filter.toLowerCase().split(/\s+/).filter(Boolean);
     return terms.length === 0 ? files : files.filter((f) => terms.every((t) => f.name.toLowerCase().includes(t)));
   }, [files, filter]);
   const totalBytes = useMemo(() => files.reduce((a, f) => a + f.size, 0), [files]);
-
-  const rows = useVirtualizer({
-    count: shown.length,
-    getScrollElement: () => scroller.current,
-    estimateSize: () => 60,
-    overscan: 8,
-  });
 
   return (
     <>
@@ -120,48 +141,9 @@ export function LibraryView() {
           Clear the filter to see all {formatCount(files.length)} files.
         </EmptyState>
       ) : (
-        <div className="list-scroll" ref={scroller}>
-          <ul className="list" aria-label="Shared files" style={{ height: rows.getTotalSize() }}>
-            {rows.getVirtualItems().map((row) => {
-              const f = shown[row.index]!;
-              const { base, folder } = splitName(f.name);
-              const playable = f.type !== 'picture';
-              return (
-                <li
-                  key={f.name}
-                  className="row"
-                  data-testid="library-row"
-                  style={{ transform: `translateY(${row.start}px)`, height: row.size }}
-                >
-                  <button
-                    type="button"
-                    className="row__thumb"
-                    aria-label={`${playable ? 'Play' : 'View'} ${f.name}`}
-                    onClick={() => playFile(f)}
-                  >
-                    <Thumb file={f} />
-                    {playable && (
-                      <span className="row__play" aria-hidden="true">
-                        <Play size={14} fill="currentColor" />
-                      </span>
-                    )}
-                  </button>
-                  <div className="row__main">
-                    <span className="row__name" title={f.name}>
-                      {base}
-                    </span>
-                    <span className="row__sub">
-                      {folder ? `${folder} · ` : ''}
-                      {formatDate(f.mtimeMs)}
-                    </span>
-                  </div>
-                  <span className={`type-chip type-chip--${f.type}`}>{TYPE_LABELS[f.type]}</span>
-                  <span className="row__size">{formatBytes(f.size)}</span>
-                </li>
-              );
-            })}
-          </ul>
-        </div>
+        <VirtualList items={shown} label="Shared files" overscan={8} itemKey={(f) => f.name} rowClassName="row" rowTestId="library-row">
+          {(f) => <LibraryRow file={f} />}
+        </VirtualList>
       )}
     </>
   );

@@ -1,10 +1,10 @@
-import { useVirtualizer } from '@tanstack/react-virtual';
 import { Check, Download, Loader2, Play, Search, SearchX } from 'lucide-react';
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { MEDIA_TYPES, type MediaType } from '../../../shared/types.js';
 import { EmptyState } from '../components/empty-state.js';
 import { FileIcon, TYPE_LABELS } from '../components/file-icon.js';
 import { ViewHeader } from '../components/view-header.js';
+import { VirtualList } from '../components/virtual-list.js';
 import { formatAddress, formatCount, formatSize } from '../lib/format.js';
 import { appStore, useApp } from '../store/index.js';
 import type { SearchGroup } from '../store/search-slice.js';
@@ -147,8 +147,6 @@ export function SearchView() {
   const error = useApp((s) => s.searchError);
   const startedAt = useApp((s) => s.searchStartedAt);
   const live = useLive(startedAt);
-  const scroller = useRef<HTMLDivElement>(null);
-  const rows = useVirtualizer({ count: groups.length, getScrollElement: () => scroller.current, estimateSize: () => 60, overscan: 10 });
 
   let subtitle = 'Find media on peers up to TTL hops away.';
   if (query)
@@ -189,23 +187,16 @@ export function SearchView() {
             : 'Try fewer or shorter words, a different type, or a larger TTL to reach more peers.'}
         </EmptyState>
       ) : (
-        <div className="list-scroll" ref={scroller}>
-          <ul className="list" aria-label="Search results" style={{ height: rows.getTotalSize() }}>
-            {rows.getVirtualItems().map((row) => {
-              const g = groups[row.index]!;
-              return (
-                <li
-                  key={g.key}
-                  className="row row--result"
-                  data-testid="search-result"
-                  style={{ transform: `translateY(${row.start}px)`, height: row.size }}
-                >
-                  <ResultRow group={g} />
-                </li>
-              );
-            })}
-          </ul>
-        </div>
+        <VirtualList
+          items={groups}
+          label="Search results"
+          overscan={10}
+          itemKey={(g) => g.key}
+          rowClassName="row row--result"
+          rowTestId="search-result"
+        >
+          {(g) => <ResultRow group={g} />}
+        </VirtualList>
       )}
     </>
   );
