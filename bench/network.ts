@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_LIMITS } from '../electron/peer/v2/connection.js';
 import { cleanupTemp, mb, pool, startPeer, waitFor, type TestPeer } from '../test/helpers/harness.js';
 import { LOOPBACK_LOAD_LISTENER_LIMITS } from './lib/load-limits.js';
+import { exitAfter } from './lib/deadline.js';
 
 const { values } = parseArgs({
   options: { peers: { type: 'string' }, queries: { type: 'string' }, seed: { type: 'string' }, 'max-seconds': { type: 'string' } },
@@ -25,14 +26,7 @@ const Q = Number(values.queries ?? 10);
 const TTLS = [3, 5, 7];
 const HOLDERS = 10;
 let seed = Number(values.seed ?? 42);
-const deadline = setTimeout(
-  () => {
-    console.error('network bench: time limit reached, stopping');
-    process.exit(2);
-  },
-  Number(values['max-seconds'] ?? 300) * 1000,
-);
-deadline.unref();
+exitAfter(Number(values['max-seconds'] ?? 300) * 1000, 'network bench');
 
 function rand(): number {
   // mulberry32: the same graph for the same seed.

@@ -23,20 +23,14 @@ import { cleanupTemp, mb, newId, startPeer, waitFor } from '../test/helpers/harn
 import { RawNeighbour } from '../test/helpers/raw-neighbour.js';
 import { testIdentity } from '../test/helpers/v2-wire.js';
 import { secureDial } from '../electron/peer/identity/tls-link.js';
+import { exitAfter } from './lib/deadline.js';
 import { LOOPBACK_LOAD_LISTENER_LIMITS } from './lib/load-limits.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string' }, downloaders: { type: 'string' }, qps: { type: 'string' } } });
 const SECONDS = Number(values.seconds ?? 60);
 const DOWNLOADERS = Number(values.downloaders ?? 200);
 const QPS = Number(values.qps ?? 1000);
-const hardStop = setTimeout(
-  () => {
-    console.error('soak: hard time limit reached, stopping');
-    process.exit(2);
-  },
-  (SECONDS + 90) * 1000,
-);
-hardStop.unref();
+exitAfter((SECONDS + 90) * 1000, 'soak');
 
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 

@@ -25,6 +25,7 @@ import { createOperations } from '../electron/peer/operations.js';
 import { startWebHost, type WebHost } from '../electron/web-host/server.js';
 import { FFMPEG_MISSING, makeMp4, type MadeMedia } from '../test/helpers/media-gen.js';
 import { cleanupTemp, mb, startPeer, tempDir, waitFor, type TestPeer } from '../test/helpers/harness.js';
+import { exitAfter } from './lib/deadline.js';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string' }, bitrate: { type: 'string' }, watch: { type: 'string' }, 'max-seconds': { type: 'string' } },
@@ -34,14 +35,7 @@ const BITRATE = Number(values.bitrate ?? 4_000_000);
 const WATCH_S = Number(values.watch ?? 30);
 /** WebTorrent Desktop's bytes before first play (webtorrent #1097), the anchor printed beside ours. */
 const WEBTORRENT_BYTES = 15e6;
-const deadline = setTimeout(
-  () => {
-    console.error('stream bench: time limit reached, stopping');
-    process.exit(2);
-  },
-  Number(values['max-seconds'] ?? 400) * 1000,
-);
-deadline.unref();
+exitAfter(Number(values['max-seconds'] ?? 400) * 1000, 'stream bench');
 
 interface Run {
   firstFrameMs: number;

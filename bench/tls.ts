@@ -24,6 +24,7 @@ import { PROTOCOL_VERSION } from '../electron/peer/v2/messages.js';
 import { dialSecureV2 } from '../electron/peer/v2/secure-v2.js';
 import { startPeer } from '../test/helpers/harness.js';
 import { listenSniffing } from '../test/helpers/tls-sniff.js';
+import { exitAfter } from './lib/deadline.js';
 import { runPipeChild, startPipeSender, type PipeResult } from './lib/tls-pipe.js';
 
 const MiB = 1 << 20;
@@ -108,12 +109,7 @@ async function neighbourLinks(root: string): Promise<number> {
 
 async function main(): Promise<void> {
   const root = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mactella-bench-tls-'));
-  const deadline = setTimeout(() => {
-    console.error('benchmark deadline reached; stopping');
-    fs.rmSync(root, { recursive: true, force: true });
-    process.exit(2);
-  }, DEADLINE_MS);
-  deadline.unref();
+  const deadline = exitAfter(DEADLINE_MS, 'TLS bench', () => fs.rmSync(root, { recursive: true, force: true }));
   let sender: { close: () => void } | undefined;
   try {
     console.log(`TLS handshakes and neighbour links (${HANDSHAKES} each, after 5 warm-up)...`);
@@ -163,7 +159,7 @@ async function main(): Promise<void> {
     for (const [k, v] of rows) console.log(`${k.padEnd(48)} ${v}`);
   } finally {
     sender?.close();
-    clearTimeout(deadline);
+    deadline.cancel();
     await fs.promises.rm(root, { recursive: true, force: true });
   }
 }

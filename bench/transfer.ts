@@ -17,6 +17,7 @@ import path from 'node:path';
 import { loadOrCreateIdentity } from '../electron/peer/identity/identity.js';
 import { randomFile, startPeer, tempDir, type TestPeer } from '../test/helpers/harness.js';
 import { runPipeChild, startPipeSender } from './lib/tls-pipe.js';
+import { exitAfter } from './lib/deadline.js';
 
 const MiB = 1 << 20;
 const big = process.argv.includes('--big');
@@ -90,11 +91,7 @@ const mbps = (ms: number, bytes = SIZE) => bytes / 1e6 / (ms / 1000);
 async function main(): Promise<void> {
   const root = tempDir('mactella-bench-');
   const peers: TestPeer[] = [];
-  const deadline = setTimeout(() => {
-    console.error('benchmark deadline reached; stopping');
-    void fs.promises.rm(root, { recursive: true, force: true }).finally(() => process.exit(2));
-  }, DEADLINE_MS);
-  deadline.unref();
+  const deadline = exitAfter(DEADLINE_MS, 'transfer bench', () => fs.promises.rm(root, { recursive: true, force: true }));
   try {
     const share = path.join(root, 'share');
     const file = path.join(share, 'bench.mp4');
@@ -204,7 +201,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(peers.map((p) => p.peer.quit({ force: true }).catch(() => {})));
     await fs.promises.rm(root, { recursive: true, force: true });
-    clearTimeout(deadline);
+    deadline.cancel();
   }
 }
 
