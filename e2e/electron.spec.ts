@@ -14,15 +14,13 @@ import path from 'node:path';
 import { discoverFinds, downloadAndWatch, expectLibraryShows, runSearch } from './support/flows.js';
 import { randomMedia, sha256 } from './support/media.js';
 import { electronBinary, isStale, RENDERER_INPUTS, ROOT } from './support/paths.js';
-import { removeTempFolders, startVideoSources, tempFolders, type PeerProcess } from './support/processes.js';
+import { removeTempFolders, startVideoSources, tempFolders, type VideoSources } from './support/processes.js';
 
 const bin = electronBinary();
 test.skip(!bin, 'Electron binary not installed (ELECTRON_SKIP_BINARY_DOWNLOAD)');
 test.describe.configure({ mode: 'serial' });
 
-const VIDEO = randomMedia(12 * 1024 * 1024);
-let a: PeerProcess;
-let b: PeerProcess;
+let src: VideoSources;
 let app: ElectronApplication;
 let win: Page;
 let dirs: { share: string; downloads: string; data: string };
@@ -36,7 +34,7 @@ test.beforeAll(async () => {
       timeout: 180_000,
     });
   }
-  ({ a, b } = await startVideoSources('e', VIDEO));
+  src = await startVideoSources('e');
   dirs = tempFolders('electron');
   fs.writeFileSync(path.join(dirs.share, 'road-trip.mov'), randomMedia(500_000));
   fs.writeFileSync(path.join(dirs.share, 'morning-jazz.mp3'), randomMedia(200_000));
@@ -64,7 +62,7 @@ test.beforeAll(async () => {
       '--data',
       dirs.data,
       '--peer',
-      a.address,
+      src.a.address,
     ],
     timeout: 60_000,
   });
@@ -75,7 +73,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   // FORCEQUIT path: no transfer is running by now, so quitting asks nothing.
   await app?.close().catch(() => {});
-  await Promise.all([a, b].filter(Boolean).map((p) => p.stop()));
+  await src?.stop();
   removeTempFolders();
 });
 
@@ -108,7 +106,7 @@ test('the library shows the shared files', async () => {
 });
 
 test('Discover finds the peers', async () => {
-  await discoverFinds(win, 2, b.address);
+  await discoverFinds(win, 2, src.b.address);
 });
 
 test('a search streams hits from two peers', async () => {
@@ -124,6 +122,6 @@ test('clicking Download shows a moving progress bar and the file arrives byte-id
   const seen = await downloadAndWatch(win, 'holiday-beach.mp4', { pauseResume: true });
   expect(seen.filter((v) => v > 0 && v < 100).length, `progress values seen: ${seen.join(', ')}`).toBeGreaterThanOrEqual(2);
   const got = fs.readFileSync(path.join(dirs.downloads, 'holiday-beach.mp4'));
-  expect(sha256(got)).toBe(sha256(VIDEO));
+  expect(sha256(got)).toBe(sha256(src.video));
   await expect(win.getByRole('button', { name: 'Show in folder' })).toBeVisible();
 });

@@ -14,24 +14,22 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { discoverFinds, downloadAndWatch, dragFile, expectLibraryShows, openView, runSearch, screenshot } from './support/flows.js';
 import { paintJpeg, randomMedia, sha256 } from './support/media.js';
-import { removeTempFolders, startProcess, startVideoSources, type PeerProcess } from './support/processes.js';
+import { removeTempFolders, startProcess, startVideoSources, type PeerProcess, type VideoSources } from './support/processes.js';
 
 test.describe.configure({ mode: 'serial' });
 
-const VIDEO = randomMedia(12 * 1024 * 1024);
-let a: PeerProcess;
-let b: PeerProcess;
+let src: VideoSources;
 let serve: PeerProcess;
 let page: Page;
 
 test.beforeAll(async ({ browser }) => {
   test.setTimeout(120_000);
   const [lake, dunes, city] = await Promise.all([paintJpeg(browser, 200, 250), paintJpeg(browser, 35, 10), paintJpeg(browser, 280, 220)]);
-  ({ a, b } = await startVideoSources('', VIDEO, { 'beach-sunset.jpg': dunes }));
+  src = await startVideoSources('', { 'beach-sunset.jpg': dunes });
   serve = await startProcess({
     name: 'serve',
     serve: true,
-    peers: [a.address],
+    peers: [src.a.address],
     files: {
       'mountain-lake.jpg': lake,
       'night-city.jpg': city,
@@ -40,7 +38,7 @@ test.beforeAll(async ({ browser }) => {
     },
   });
   // B must be A's neighbour before anything floods through A.
-  await expect.poll(() => neighbourCount(a), { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
+  await expect.poll(() => neighbourCount(src.a), { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.goto(serve.uiUrl!);
 });
@@ -62,7 +60,7 @@ async function neighbourCount(p: PeerProcess): Promise<number> {
 
 test.afterAll(async () => {
   await page?.close();
-  await Promise.all([serve, a, b].filter(Boolean).map((p) => p.stop()));
+  await Promise.all([serve, src].filter(Boolean).map((p) => p.stop()));
   removeTempFolders();
 });
 
@@ -89,13 +87,13 @@ test('the library shows the shared files, with thumbnails and sizes', async () =
 });
 
 test('Discover finds the peers', async () => {
-  await discoverFinds(page, 2, b.address);
-  await expect(page.getByRole('listitem', { name: `Peer ${a.address}` }).getByText(/^Connected · /)).toBeVisible();
+  await discoverFinds(page, 2, src.b.address);
+  await expect(page.getByRole('listitem', { name: `Peer ${src.a.address}` }).getByText(/^Connected · /)).toBeVisible();
   await expect(page.getByRole('region', { name: 'Statistics' }).getByText('Messages in')).toBeVisible();
   await screenshot(page, 'peers');
   // The seed's LISTR: browse what B shares.
-  await page.getByRole('button', { name: `Browse ${b.address}` }).click();
-  const listing = page.getByRole('region', { name: `Files shared by ${b.address}` });
+  await page.getByRole('button', { name: `Browse ${src.b.address}` }).click();
+  const listing = page.getByRole('region', { name: `Files shared by ${src.b.address}` });
   await expect(listing.getByRole('button', { name: 'Download beach-song.mp3' })).toBeVisible();
   await expect(listing.getByText('MacTella v2')).toBeVisible();
   await listing.getByRole('button', { name: 'Close listing' }).click();
@@ -120,8 +118,8 @@ test('clicking Download shows a moving progress bar, pause holds it, and the fil
   const file = path.join(serve.downloads, 'holiday-beach.mp4');
   expect(fs.existsSync(file)).toBe(true);
   const got = fs.readFileSync(file);
-  expect(got.length).toBe(VIDEO.length);
-  expect(sha256(got)).toBe(sha256(VIDEO));
+  expect(got.length).toBe(src.video.length);
+  expect(sha256(got)).toBe(sha256(src.video));
   expect(fs.readdirSync(serve.downloads).filter((f) => f.endsWith('.part'))).toEqual([]);
 });
 
@@ -143,10 +141,10 @@ test('a dropped file and an added file appear in Library and become searchable b
   await expect(list.getByText('added-forest.jpg', { exact: true })).toBeVisible({ timeout: 20_000 });
 
   // Peer B, two hops away, finds both through the overlay.
-  b.type('SEARCH,river,3');
-  await b.waitForOutput(new RegExp(`found: dropped-river\\.mp3 .* at 127\\.0\\.0\\.1:${serve.port}`));
-  b.type('SEARCH,forest,3');
-  await b.waitForOutput(new RegExp(`found: added-forest\\.jpg .* at 127\\.0\\.0\\.1:${serve.port}`));
+  src.b.type('SEARCH,river,3');
+  await src.b.waitForOutput(new RegExp(`found: dropped-river\\.mp3 .* at 127\\.0\\.0\\.1:${serve.port}`));
+  src.b.type('SEARCH,forest,3');
+  await src.b.waitForOutput(new RegExp(`found: added-forest\\.jpg .* at 127\\.0\\.0\\.1:${serve.port}`));
 });
 
 test('settings are shown, and the UI follows a dark system theme', async () => {

@@ -126,16 +126,23 @@ export async function startProcess(opts: {
   };
 }
 
+/** The two source peers of the core-path specs and the video they both share. */
+export interface VideoSources {
+  a: PeerProcess;
+  /** Knows A; also shares a song. */
+  b: PeerProcess;
+  /** 12 MiB of random bytes, shared by both as holiday-beach.mp4. */
+  video: Buffer;
+  stop(): Promise<void>;
+}
+
 /**
- * The source peers of the core-path specs: A, and B that knows A. Both share
- * `video` (so its download has two sources) and cap their uploads at 1 MB/s
- * (so its progress bar is seen moving); B also shares a song, A `moreOnA`.
+ * Start A, and B that knows A. Both share the same video (so its download has
+ * two sources) and cap their uploads at 1 MB/s (so its progress bar is seen
+ * moving); B also shares a song, A `moreOnA`.
  */
-export async function startVideoSources(
-  prefix: string,
-  video: Buffer,
-  moreOnA: Record<string, Buffer> = {},
-): Promise<{ a: PeerProcess; b: PeerProcess }> {
+export async function startVideoSources(prefix: string, moreOnA: Record<string, Buffer> = {}): Promise<VideoSources> {
+  const video = randomMedia(12 * 1024 * 1024);
   const up = ['--max-up', '1m'];
   const a = await startProcess({ name: `${prefix}a`, files: { 'holiday-beach.mp4': video, ...moreOnA }, args: up });
   try {
@@ -146,7 +153,7 @@ export async function startVideoSources(
       files: { 'holiday-beach.mp4': video, 'beach-song.mp3': song },
       args: up,
     });
-    return { a, b };
+    return { a, b, video, stop: async () => void (await Promise.all([a.stop(), b.stop()])) };
   } catch (e) {
     await a.stop();
     throw e;
