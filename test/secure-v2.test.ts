@@ -2,6 +2,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadOrCreateIdentity, type PeerIdentity } from '../electron/peer/identity/identity.js';
 import { PeerIdMismatchError } from '../electron/peer/identity/tls-link.js';
+import { nextFrame } from '../electron/peer/overlay/v2-inbound.js';
 import { readHandshake, type Hello } from '../electron/peer/v2/connection.js';
 import { encodeFrame, FrameDecoder } from '../electron/peer/v2/frame.js';
 import { MAGIC, PROTOCOL_VERSION } from '../electron/peer/v2/messages.js';
@@ -36,16 +37,8 @@ async function server(id: PeerIdentity, answerAs = id.id) {
         closers.push(() => socket.destroy());
         const decoder = new FrameDecoder();
         decoder.append(rest);
-        let h = decoder.next();
-        while (!h) {
-          const c = await new Promise<Buffer>((r, j) => {
-            socket.once('data', r);
-            socket.once('close', () => j(new Error('closed before a hello')));
-          });
-          decoder.append(c);
-          h = decoder.next();
-        }
-        if (h?.t !== 'hello') throw new Error('no hello');
+        const h = decoder.next() ?? (await nextFrame(socket, decoder, 2000));
+        if (h.t !== 'hello') throw new Error('no hello');
         checkHelloId(h, remoteId, 'client');
         socket.write(Buffer.concat([MAGIC, encodeFrame(hello(answerAs))]));
         report(remoteId);

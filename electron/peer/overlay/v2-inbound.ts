@@ -5,6 +5,7 @@ import type { PeerTuning } from '../tuning.js';
 import type { Hello } from '../v2/connection.js';
 import { encodeFrame, FrameDecoder } from '../v2/frame.js';
 import { MAGIC, PROTOCOL_VERSION, type V2Message } from '../v2/messages.js';
+import { readUntil } from '../v2/read-until.js';
 import { checkHelloId } from '../v2/secure-v2.js';
 
 type Components = Pick<PeerComponents, 'library' | 'transfers' | 'log' | 'stats'>;
@@ -13,29 +14,15 @@ const LISTING_PAGE = 200;
 
 /** Read the next frame from a paused socket, within a time limit. */
 export function nextFrame(socket: net.Socket, decoder: FrameDecoder, timeoutMs: number): Promise<V2Message> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(() => reject(new Error('timed out waiting for a frame'))), timeoutMs);
-    const done = (fn: () => void) => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('close', onClose);
-      socket.pause();
-      fn();
-    };
-    const onData = (c: Buffer) => {
-      try {
-        decoder.append(c);
-        const m = decoder.next();
-        if (m) done(() => resolve(m));
-      } catch (e) {
-        done(() => reject(e));
-      }
-    };
-    const onClose = () => done(() => reject(new Error('connection closed')));
-    socket.on('data', onData);
-    socket.on('close', onClose);
-    socket.resume();
-  });
+  return readUntil(
+    socket,
+    (c) => {
+      decoder.append(c);
+      return decoder.next();
+    },
+    timeoutMs,
+    'a frame',
+  );
 }
 
 /**

@@ -7,6 +7,7 @@ import { secureAccept, secureDial, TlsLinkError, type SecureDialOptions } from '
 import { readHandshake, sendHello, type Hello } from './connection.js';
 import { FrameDecoder, MAX_FRAME } from './frame.js';
 import { MAGIC } from './messages.js';
+import { readUntil } from './read-until.js';
 
 /**
  * v2 over TLS 1.3. Both ends authenticate with their certificates first
@@ -122,25 +123,12 @@ export async function acceptSecureV2(raw: net.Socket, first: Buffer, identity: P
 
 /** Read exactly the magic from a fresh socket; resolves with the bytes after it, the socket paused. */
 function readMagic(socket: tls.TLSSocket, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const done = (fn: () => void) => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('close', onClose);
-      socket.pause();
-      fn();
-    };
-    const onData = (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
-      const n = Math.min(buf.length, MAGIC.length);
-      if (!buf.subarray(0, n).equals(MAGIC.subarray(0, n))) return done(() => reject(new Error('no v2 magic inside TLS')));
-      if (buf.length >= MAGIC.length) done(() => resolve(buf.subarray(MAGIC.length)));
-    };
-    const onClose = () => done(() => reject(new Error('connection closed before the v2 magic')));
-    const timer = setTimeout(() => done(() => reject(new Error('timed out waiting for the v2 magic'))), timeoutMs);
-    socket.on('data', onData);
-    socket.on('close', onClose);
-    socket.resume();
-  });
+  let buf = Buffer.alloc(0);
+  const take = (c: Buffer) => {
+    buf = Buffer.concat([buf, c]);
+    const n = Math.min(buf.length, MAGIC.length);
+    if (!buf.subarray(0, n).equals(MAGIC.subarray(0, n))) throw new Error('no v2 magic inside TLS');
+    return buf.length >= MAGIC.length ? buf.subarray(MAGIC.length) : undefined;
+  };
+  return readUntil(socket, take, timeoutMs, 'the v2 magic');
 }
