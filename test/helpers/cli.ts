@@ -1,7 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 
-const BIN = path.join(__dirname, '..', '..', 'bin', 'mactella.mjs');
+/** The `mactella` command (the terminal peer's bin). */
+export const MACTELLA_BIN = path.join(__dirname, '..', '..', 'bin', 'mactella.mjs');
 
 export interface CliProcess {
   proc: ChildProcessWithoutNullStreams;
@@ -12,13 +13,20 @@ export interface CliProcess {
   exited: Promise<number | null>;
 }
 
-/** Options for a `mactella` on 127.0.0.1, any free port, with its folders under `root`. */
-export function localPeerArgs(root: string, { downloads = 'downloads', extra = [] as string[] } = {}): string[] {
+/**
+ * The options of a `mactella` with its share, data and downloads folders under
+ * `root`: by default on 127.0.0.1, any free port (the lab's peers in their
+ * namespaces listen on 0.0.0.0 and a fixed port).
+ */
+export function localPeerArgs(
+  root: string,
+  { downloads = 'downloads', extra = [] as string[], host = '127.0.0.1', port = 0 } = {},
+): string[] {
   return [
     '--port',
-    '0',
+    String(port),
     '--host',
-    '127.0.0.1',
+    host,
     '--share',
     path.join(root, 'share'),
     '--data',
@@ -31,7 +39,7 @@ export function localPeerArgs(root: string, { downloads = 'downloads', extra = [
 
 /** Run `mactella` as a child process (the real bin), collecting its output lines. */
 export function spawnCli(args: string[]): CliProcess {
-  const proc = spawn(process.execPath, [BIN, ...args], { stdio: 'pipe', env: { ...process.env, NO_COLOR: '1' } });
+  const proc = spawn(process.execPath, [MACTELLA_BIN, ...args], { stdio: 'pipe', env: { ...process.env, NO_COLOR: '1' } });
   const out: string[] = [];
   const err: string[] = [];
   const split = (sink: string[]) => {
