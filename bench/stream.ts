@@ -42,6 +42,8 @@ interface Run {
   bytesAtFirstFrame: number;
   stalls?: number;
   stalledMs?: number;
+  /** The video's currentTime at each stall. */
+  stallsAt?: number[];
   seekMs?: number;
   seekTargetVerified?: boolean;
 }
@@ -50,10 +52,11 @@ interface Run {
 const video = {
   watch: (page: Page) =>
     page.locator('dialog video').evaluate((v: HTMLVideoElementLike) => {
-      const w = globalThis as unknown as { stalls: { n: number; ms: number; since: number } };
-      w.stalls = { n: 0, ms: 0, since: 0 };
+      const w = globalThis as unknown as { stalls: { n: number; ms: number; since: number; at: number[] } };
+      w.stalls = { n: 0, ms: 0, since: 0, at: [] };
       v.addEventListener('waiting', () => {
         w.stalls.n++;
+        w.stalls.at.push(Math.round(v.currentTime * 100) / 100);
         w.stalls.since = performance.now();
       });
       v.addEventListener('playing', () => {
@@ -61,7 +64,12 @@ const video = {
         w.stalls.since = 0;
       });
     }),
-  stalls: (page: Page) => page.evaluate(() => (globalThis as unknown as { stalls: { n: number; ms: number } }).stalls),
+  /** Stalls so far; one still going counts up to now. */
+  stalls: (page: Page) =>
+    page.evaluate(() => {
+      const s = (globalThis as unknown as { stalls: { n: number; ms: number; since: number; at: number[] } }).stalls;
+      return { n: s.n, ms: s.ms + (s.since ? performance.now() - s.since : 0), at: s.at };
+    }),
   /** Resolves once the player's currentTime is past `t` (checked every frame). */
   past: (page: Page, t: number) =>
     page.waitForFunction(
@@ -95,6 +103,7 @@ async function play(page: Page, dst: TestPeer, name: string, full: boolean, medi
     const s = await video.stalls(page);
     run.stalls = s.n;
     run.stalledMs = s.ms;
+    run.stallsAt = s.at;
     // A seek to 85%: a part that has not arrived yet (the window follows the play position).
     const target = SECONDS * 0.85;
     const stream = dst.peer.streams.registry.forTransfer(transferOf(dst, name))[0];
@@ -148,7 +157,8 @@ async function main(): Promise<void> {
     console.log(`  Play -> first frame, faststart MP4:     ${ms(f.firstFrameMs)}  after ${mb(f.bytesAtFirstFrame)} downloaded`);
     console.log(`  Play -> first frame, moov at the end:   ${ms(t.firstFrameMs)}  after ${mb(t.bytesAtFirstFrame)} downloaded`);
     console.log(`  anchor: WebTorrent Desktop needs ~${WEBTORRENT_BYTES / 1e6} MB before first play (webtorrent #1097)`);
-    console.log(`  stalls in ${WATCH_S} s of playback:          ${f.stalls} (${ms(f.stalledMs ?? 0)} stalled)`);
+    const at = f.stallsAt?.length ? `, at ${f.stallsAt.map((t) => `${t} s`).join(', ')}` : '';
+    console.log(`  stalls in ${WATCH_S} s of playback:          ${f.stalls} (${ms(f.stalledMs ?? 0)} stalled${at})`);
     console.log(
       `  seek to 85% -> playing:                ${ms(f.seekMs ?? 0)}  (target ${f.seekTargetVerified ? 'was already' : 'was not yet'} downloaded)`,
     );
