@@ -47,18 +47,7 @@ function folders(port = 0) {
   const share = path.join(home, 'share');
   fs.mkdirSync(share);
   fs.writeFileSync(path.join(share, 'holiday.mp4'), Buffer.alloc(4096, 7));
-  const args = [
-    '--port',
-    String(port),
-    '--host',
-    '127.0.0.1',
-    '--share',
-    share,
-    '--downloads',
-    path.join(home, 'dl'),
-    '--data',
-    path.join(home, 'data'),
-  ];
+  const args = localPeerArgs(home, { port, downloads: 'dl' });
   return { home, share, args };
 }
 
