@@ -142,9 +142,9 @@ test('a dropped file and an added file appear in Library and become searchable b
 
   // Peer B, two hops away, finds both through the overlay.
   src.b.type('SEARCH,river,3');
-  await src.b.waitForOutput(new RegExp(`found: dropped-river\\.mp3 .* at 127\\.0\\.0\\.1:${serve.port}`));
+  await src.b.waitForOutput(new RegExp(`found: dropped-river\\.mp3 .* at (\\S+@)?127\\.0\\.0\\.1:${serve.port}`));
   src.b.type('SEARCH,forest,3');
-  await src.b.waitForOutput(new RegExp(`found: added-forest\\.jpg .* at 127\\.0\\.0\\.1:${serve.port}`));
+  await src.b.waitForOutput(new RegExp(`found: added-forest\\.jpg .* at (\\S+@)?127\\.0\\.0\\.1:${serve.port}`));
 });
 
 test('settings are shown, and the UI follows a dark system theme', async () => {

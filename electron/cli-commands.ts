@@ -3,7 +3,8 @@
  * (`SEARCH,name,ttl`), plus ID, PEERS, REMOVE, DOCTOR, STATS, LIMIT, HELP and WAIT,seconds for scripts.
  */
 import type { PeerAddress } from '../shared/types.js';
-import { parsePort } from './peer/address.js';
+import { formatAddress, parsePort } from './peer/address.js';
+import { parsePeerSpec } from './peer/identity/peer-id.js';
 import { parseRate } from './peer/options.js';
 
 export type CliCommand =
@@ -35,7 +36,7 @@ export const USAGE: Record<string, string> = {
   LISTR: 'LISTR,ip,port',
   SEARCH: 'SEARCH,name,ttl   (ttl 1-7)',
   DISCOVER: 'DISCOVER,ttl   (ttl 1-7)',
-  GET: 'GET,name,ip,port',
+  GET: 'GET,name,ip,port   (or the address a found: line printed: GET,name,ID@HOST:PORT)',
   PLAY: 'PLAY,name,ip,port   (watch or listen while it downloads: prints a URL for mpv or VLC)',
   RESET: 'RESET',
   QUIT: 'QUIT',
@@ -66,11 +67,29 @@ function ttlOf(cmd: string, text: string | undefined): number {
   return Number(t);
 }
 
+/**
+ * The ip and port fields. The ip may carry the peer's ID as a `found:` line
+ * prints it (`ID@HOST`): the peer there must then prove that ID.
+ */
 function peerOf(cmd: string, host: string | undefined, port: string | undefined): PeerAddress {
   const h = (host ?? '').trim();
   if (!h || /\s/.test(h)) throw usage(cmd, `bad address "${h}"`);
   try {
-    return { host: h, port: parsePort((port ?? '').trim(), false) };
+    const addr = { host: h, port: parsePort((port ?? '').trim(), false) };
+    const at = h.indexOf('@');
+    if (at < 0) return addr;
+    return parsePeerSpec(`${h.slice(0, at)}@${formatAddress({ ...addr, host: h.slice(at + 1) })}`);
+  } catch (e) {
+    throw usage(cmd, (e as Error).message);
+  }
+}
+
+/** A whole printed address in one field, `ID@HOST:PORT` or `HOST:PORT` (not a bare port). */
+function printedAddress(cmd: string, field: string | undefined): PeerAddress | undefined {
+  const f = (field ?? '').trim();
+  if (/^\d*$/.test(f) || (!f.includes('@') && !f.includes(':'))) return undefined;
+  try {
+    return parsePeerSpec(f);
   } catch (e) {
     throw usage(cmd, (e as Error).message);
   }
@@ -113,10 +132,15 @@ export function parseCommand(line: string): CliCommand {
       return { cmd, ttl: ttlOf(cmd, f[1]) };
     case 'GET':
     case 'PLAY': {
-      if (n < 4) throw usage(cmd, `${cmd} needs a name, an ip and a port`);
-      const name = f.slice(1, -2).join(',').trim();
+      // The address as a `found:` line printed it, whole (`ID@HOST:PORT`), or the seed's ip and port fields.
+      const whole = n >= 3 ? printedAddress(cmd, f.at(-1)) : undefined;
+      if (!whole && n < 4) throw usage(cmd, `${cmd} needs a name, an ip and a port`);
+      const name = f
+        .slice(1, whole ? -1 : -2)
+        .join(',')
+        .trim();
       if (!name) throw usage(cmd, 'empty file name');
-      return { cmd, name, peer: peerOf(cmd, f.at(-2), f.at(-1)) };
+      return { cmd, name, peer: whole ?? peerOf(cmd, f.at(-2), f.at(-1)) };
     }
     case 'WAIT': {
       exact(2);

@@ -4,7 +4,7 @@
  */
 import readline from 'node:readline';
 import cliProgress from 'cli-progress';
-import { formatBytes, formatEta, formatSpeed, percent } from '../shared/format.js';
+import { formatBytes, formatEta, formatRoute, formatSpeed, percent } from '../shared/format.js';
 import type { SearchHit, TransferInfo } from '../shared/types.js';
 import { HELP_TEXT, parseCommand, type CliCommand } from './cli-commands.js';
 import { formatAddress } from './peer/address.js';
@@ -151,7 +151,7 @@ class TerminalPeer {
       case 'GET': {
         const t = p.download({ name: c.name, sources: [c.peer] });
         this.watched.add(t.id);
-        return this.print(`GET ${printable(t.name)} from ${formatAddress(c.peer)} started`);
+        return this.print(`GET ${printable(t.name)} from ${formatPeerSpec(c.peer)} started`);
       }
       case 'PLAY': {
         const info = await p.streams.open({ name: c.name, sources: [c.peer] });
@@ -260,7 +260,9 @@ class TerminalPeer {
     const now = Date.now();
     if (now - (this.lastLine.get(t.id) ?? 0) < 1000) return;
     this.lastLine.set(t.id, now);
-    const where = t.state === 'queued' && t.queuePosition ? ` queued at position ${t.queuePosition}` : '';
+    const where =
+      (t.state === 'queued' && t.queuePosition ? ` queued at position ${t.queuePosition}` : '') +
+      (formatRoute(t.route) ? ` ${formatRoute(t.route)}` : '');
     this.print(
       `progress ${printable(t.name)} ${percent(t.bytes, t.total)}% ${formatBytes(t.bytes)}/${formatBytes(t.total)} ${formatSpeed(t.speed)} ETA ${formatEta(t.eta)}${where}`,
     );
@@ -275,7 +277,7 @@ class TerminalPeer {
     }
     if (t.state === 'done')
       this.print(
-        `GET ${printable(t.name)}: complete and verified (${formatBytes(t.total)}, sha256 ${t.sha256}) saved to ${printable(t.path ?? '')}`,
+        `GET ${printable(t.name)}: complete and verified (${formatBytes(t.total)}, sha256 ${t.sha256}${formatRoute(t.route) ? `, ${formatRoute(t.route)}` : ''}) saved to ${printable(t.path ?? '')}`,
       );
     else if (t.state === 'cancelled') this.print(`GET ${printable(t.name)}: cancelled`);
     else this.print(`GET ${printable(t.name)}: FAILED, not complete: ${printable(t.error ?? t.state)}`);
@@ -319,10 +321,14 @@ class TerminalPeer {
   }
 }
 
-/** The `found:` line of a search hit; every field from the network is escaped. */
+/**
+ * The `found:` line of a search hit; every field from the network is escaped.
+ * A v2 hit names its peer (`ID@HOST:PORT`), since two peers behind one NAT
+ * share a public address; GET takes that address as printed.
+ */
 export function formatHit(h: SearchHit): string {
   const details = h.size !== undefined ? ` (${formatBytes(h.size)}, ${printable(String(h.type))})` : '';
   const hash = h.sha256 ? `, sha256 ${printable(h.sha256.slice(0, 16))}` : '';
   const fw = h.firewalled ? ', firewalled' : '';
-  return `found: ${printable(h.name)}${details} at ${printable(formatAddress(h.peer))} [${printable(String(h.protocol))}${hash}${fw}]`;
+  return `found: ${printable(h.name)}${details} at ${printable(formatPeerSpec(h.peer))} [${printable(String(h.protocol))}${hash}${fw}]`;
 }

@@ -99,7 +99,12 @@ describe('mactella (the real bin)', () => {
     expect(out).toContain('There is no files in the directory');
     expect(out).toContain(`127.0.0.1:${a.port} (v2): 2 files`);
     expect(out).toMatch(/music\t song\.mp3\t size: 3145728/);
-    expect(out).toMatch(new RegExp(`found: song\\.mp3 \\(3\\.0 MB, music\\) at 127\\.0\\.0\\.1:${a.port} \\[v2, sha256 [0-9a-f]{16}\\]`));
+    // A v2 hit names its peer: ID@HOST:PORT.
+    expect(out).toMatch(
+      new RegExp(
+        `found: song\\.mp3 \\(3\\.0 MB, music\\) at ([A-Z2-7]{7}-){7}[A-Z2-7]{7}@127\\.0\\.0\\.1:${a.port} \\[v2, sha256 [0-9a-f]{16}\\]`,
+      ),
+    );
     expect(out).toMatch(/GET song\.mp3: complete and verified/);
     expect(out).toMatch(/messages out: .*query=1/);
     expect(out.trim().split('\n').at(-1)).toBe('Bye');

@@ -374,7 +374,9 @@ export class Peer {
     return this.transfers.list();
   }
   download(req: DownloadRequest): TransferInfo {
-    return this.transfers.download(req);
+    // A source's ID (ID@HOST:PORT, as a hit names it) is one the source must prove: its check characters must be right.
+    const sources = req.sources.map((s) => (s.id ? { ...s, id: parsePeerId(s.id) } : s));
+    return this.transfers.download({ ...req, sources });
   }
   pauseTransfer(id: string): TransferInfo {
     return this.transfers.pause(id);
