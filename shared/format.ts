@@ -1,4 +1,5 @@
-/** Human units for sizes, speeds and durations, shared by the CLI and the UI. */
+/** Human units for sizes, speeds and durations, and a transfer's route, shared by the CLI and the UI. */
+import type { TransferRoute } from './types.js';
 
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n) || n < 0) return '?';
@@ -26,4 +27,14 @@ export function formatEta(seconds: number | null | undefined): string {
 
 export function percent(bytes: number, total: number): number {
   return total > 0 ? Math.min(100, Math.floor((bytes / total) * 100)) : 0;
+}
+
+/**
+ * How a transfer reached its source, for people: "relayed via ID" or "via
+ * push"; '' when direct or not known. `shortId` shortens the relay's ID.
+ */
+export function formatRoute(route: TransferRoute | undefined, shortId: (id: string) => string = (id) => id): string {
+  if (route?.kind === 'relay') return `relayed via ${route.via ? shortId(route.via) : 'a relay'}`;
+  if (route?.kind === 'push') return 'via push';
+  return '';
 }

@@ -120,6 +120,15 @@ export interface StreamInfo {
 
 export type TransferState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
 
+/**
+ * How a download reaches its source: dialled directly, by the source dialling
+ * us (PUSH), or spliced through a relay (`via` is the relay's peer ID).
+ */
+export interface TransferRoute {
+  kind: 'direct' | 'push' | 'relay';
+  via?: string;
+}
+
 export interface TransferInfo {
   id: string;
   direction: 'down' | 'up';
@@ -139,6 +148,8 @@ export interface TransferInfo {
   queuePosition?: number;
   error?: string;
   verified?: boolean;
+  /** How a download reached its source, once it did; a push or a relay wins over direct. */
+  route?: TransferRoute;
 }
 
 export interface Stats {

@@ -93,7 +93,7 @@ describe.skipIf(unavailable !== null)(title, () => {
       for (const j of others) expect(neighbours).toContain(ids[j]);
     }
     const found = await searchFinds(lan[0]!, 'song', ['lan-song-1.mp3', 'lan-song-2.mp3']);
-    expect(found.get('lan-song-1.mp3')).toBe('192.168.7.12:7002');
+    expect(found.get('lan-song-1.mp3')).toBe(`${ids[1]}@192.168.7.12:7002`);
     const doctor = await lan[0]!.command('DOCTOR', /relays:/);
     expect(doctor.join('\n')).toMatch(/ok {3}LAN discovery: 2 nearby peer\(s\)/);
     expect(doctor.join('\n')).toMatch(/off {2}DHT rendezvous: off/);
@@ -138,13 +138,14 @@ describe.skipIf(unavailable !== null)(title, () => {
         30_000,
       );
 
-    // Hits from home A carry the mapped public address (a private one would name a machine in home B):
-    // a download from home B by exactly what the hit printed goes through RA's mapping, byte-identical.
+    // Hits from home A carry the mapped public address (a private one would name a machine in home B), and
+    // name their peer, as a1 and a2 share that address: a download from home B by exactly what the hit
+    // printed (ID@HOST:PORT) goes through RA's mapping, byte-identical.
+    const ids = await Promise.all(home.map(async (p) => (await p.waitFor(/^peer id: (\S+)/))[1]!));
     const fromB = await searchFinds(home[2]!, 'home', ['home-a1.mp3', 'home-a2.mp3']);
-    expect(fromB.get('home-a1.mp3')).toBe(`${PUBLIC_NET}.1:8001`);
-    expect(fromB.get('home-a2.mp3')).toBe(`${PUBLIC_NET}.1:8002`);
-    const [host, port] = fromB.get('home-a1.mp3')!.split(':');
-    await home[2]!.command(`GET,home-a1.mp3,${host},${port}`, /GET home-a1\.mp3: (complete and verified|.*fail)/i, 30_000);
+    expect(fromB.get('home-a1.mp3')).toBe(`${ids[0]}@${PUBLIC_NET}.1:8001`);
+    expect(fromB.get('home-a2.mp3')).toBe(`${ids[1]}@${PUBLIC_NET}.1:8002`);
+    await home[2]!.command(`GET,home-a1.mp3,${fromB.get('home-a1.mp3')}`, /GET home-a1\.mp3: (complete and verified|.*fail)/i, 30_000);
     const got = fs.readFileSync(path.join(home[2]!.dir, 'downloads', 'home-a1.mp3'));
     expect(got.equals(fs.readFileSync(path.join(home[0]!.dir, 'share', 'home-a1.mp3')))).toBe(true);
 
@@ -180,7 +181,7 @@ describe.skipIf(unavailable !== null)(title, () => {
     const [, bHost, bPort] = / at (\S+):(\d+) \[/.exec(b1Hit)!;
     const pushed = await home[3]!.command(`GET,home-b1.mp3,${bHost},${bPort}`, /GET home-b1\.mp3: (complete and verified|FAILED)/, 30_000);
     expect(pushed.join('\n')).toMatch(/push: asked \S+ to connect to 100\.200\.0\.10:8004/);
-    expect(pushed.join('\n')).toMatch(/GET home-b1\.mp3: complete and verified/);
+    expect(pushed.join('\n')).toMatch(/GET home-b1\.mp3: complete and verified \(.*, via push\) saved to/);
     const pushedFile = fs.readFileSync(path.join(home[3]!.dir, 'downloads', 'home-b1.mp3'));
     expect(pushedFile.equals(fs.readFileSync(path.join(home[2]!.dir, 'share', 'home-b1.mp3')))).toBe(true);
 

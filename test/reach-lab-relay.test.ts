@@ -70,12 +70,15 @@ describe.skipIf(unavailable !== null)(title, () => {
     const b1 = peers.get('b1')!;
     // Once a2's neighbours could not dial it back, its hits say it is firewalled.
     const hit = await hitFor(b1, 'relay-one.mp3', true);
-    const [, host, port] = / at (\S+):(\d+) \[/.exec(hit)!;
+    const address = / at (\S+) \[/.exec(hit)![1]!;
     const pub1Id = (await peers.get('pub1')!.waitFor(/^peer id: (\S+)/))[1]!;
+    const a2Id = (await peers.get('a2')!.waitFor(/^peer id: (\S+)/))[1]!;
+    expect(address.startsWith(`${a2Id}@`)).toBe(true); // the hit names its peer
     // Which relay b1 asks first depends on its neighbours; pub2 refuses (--no-relay), pub1 relays.
-    const out = await b1.command(`GET,relay-one.mp3,${host},${port}`, /GET relay-one\.mp3: (complete and verified|FAILED)/, 60_000);
+    const out = await b1.command(`GET,relay-one.mp3,${address}`, /GET relay-one\.mp3: (complete and verified|FAILED)/, 60_000);
     expect(out.join('\n')).toMatch(new RegExp(`relayed via ${pub1Id}`));
-    expect(out.join('\n')).toMatch(/GET relay-one\.mp3: complete and verified/);
+    // The transfer's route says so on its completion line.
+    expect(out.join('\n')).toMatch(new RegExp(`GET relay-one\\.mp3: complete and verified \\(.*, relayed via ${pub1Id}\\) saved to`));
     const got = fs.readFileSync(path.join(b1.dir, 'downloads', 'relay-one.mp3'));
     expect(got.equals(fs.readFileSync(path.join(peers.get('a2')!.dir, 'share', 'relay-one.mp3')))).toBe(true);
     expect((await b1.command('DOCTOR', /relays:/)).join('\n')).toMatch(new RegExp(`ok {3}relays: in use: ${pub1Id}`));

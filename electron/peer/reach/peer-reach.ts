@@ -14,10 +14,9 @@ import type { Logger } from '../logger.js';
 import type { PeerIdentity } from '../identity/identity.js';
 import type { RouterHooks } from '../overlay/flood-router.js';
 import type { Neighbour } from '../overlay/neighbours.js';
-import type { SourceDialer } from '../transfers/v2-source.js';
+import type { RoutedLink, SourceDialer } from '../transfers/v2-source.js';
 import type { Hello } from '../v2/connection.js';
 import type { FrameDecoder } from '../v2/frame.js';
-import type { SecureV2Link } from '../v2/secure-v2.js';
 import { DialBack } from './dial-back.js';
 import { diagnose, type DoctorReport } from './doctor.js';
 import { ReachService } from './reach-service.js';
@@ -116,8 +115,10 @@ export class PeerReach {
   }
 
   /** A source that cannot be dialled: ask it to push when we are reachable, else go through a relay. */
-  reachSource(source: PeerAddress & { id: string }, signal: AbortSignal): Promise<SecureV2Link> {
-    return this.publicAddress() ? this.push.request(source, signal) : this.relay.open(source, signal);
+  async reachSource(source: PeerAddress & { id: string }, signal: AbortSignal): Promise<RoutedLink> {
+    if (this.publicAddress()) return { ...(await this.push.request(source, signal)), route: { kind: 'push' } };
+    const link = await this.relay.open(source, signal);
+    return { ...link, route: { kind: 'relay', via: link.via } };
   }
 
   /** An inbound link for reach: a push (a source we asked), or a relay link. */

@@ -85,7 +85,7 @@ export class RelayService {
    * are reachable) in turn; resolves with a v2 link to the source, TLS end to
    * end, as if dialled directly.
    */
-  async open(source: { id: string }, signal: AbortSignal): Promise<SecureV2Link> {
+  async open(source: { id: string }, signal: AbortSignal): Promise<SecureV2Link & { via: string }> {
     const candidates = this.deps.neighbours().filter((n) => n.conn.direction === 'out' && n.conn.remote.peerId !== source.id);
     const errors: string[] = [];
     for (const n of candidates) {
@@ -121,7 +121,7 @@ export class RelayService {
         inner.socket.once('close', () => outer.socket.destroy());
         this.used.add(via);
         this.deps.log.info(`relayed via ${via} to ${source.id}`);
-        return inner;
+        return { ...inner, via };
       } catch (e) {
         errors.push(`${via}: ${(e as Error).message}`);
       }

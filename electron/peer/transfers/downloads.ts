@@ -215,7 +215,7 @@ export class Downloads {
       if (signal.aborted) return undefined;
       if (this.deps.protocolOf(source) === 'v1') continue;
       try {
-        const c = await openSource(this.deps, source, signal);
+        const c = await this.open(d, source, signal);
         if (c === 'v1') {
           seeds.add(formatAddress(source));
           continue;
@@ -250,6 +250,13 @@ export class Downloads {
       errors.push((e as Error).message);
       return false;
     }
+  }
+
+  /** Open a v2 source; a push or a relay it came by shows on the transfer (it wins over direct). */
+  private async open(d: Download, source: PeerAddress, signal: AbortSignal): Promise<SourceConn | 'v1'> {
+    const c = await openSource(this.deps, source, signal);
+    if (c !== 'v1' && c.route && (!d.info.route || c.route.kind !== 'direct')) d.info.route = c.route;
+    return c;
   }
 
   /** Learn the size, SHA-256 and piece hashes from a v2 source. */
@@ -338,7 +345,7 @@ export class Downloads {
         have: pieces.have,
         fh,
         sources: usable,
-        open: (s) => openSource(this.deps, s, signal),
+        open: (s) => this.open(d, s, signal),
         throttle: (n) => takeAll([this.downLimit, d.limit], n),
         onBytes: (n) => (this.deps.stats.bytesDown += n),
         content,

@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import type { PeerAddress } from '../../../shared/types.js';
+import type { PeerAddress, TransferRoute } from '../../../shared/types.js';
 import type { FrameDecoder } from '../v2/frame.js';
 import type { SocketReader } from './socket-reader.js';
 
@@ -9,6 +9,8 @@ export interface SourceConn {
   socket: net.Socket;
   decoder: FrameDecoder;
   reader: SocketReader;
+  /** How the link reached the source: dialled, pushed, or relayed. */
+  route?: TransferRoute;
 }
 
 /** The source broke the protocol or went away: drop it from this download, keep going with others. */

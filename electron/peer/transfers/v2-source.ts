@@ -1,4 +1,4 @@
-import type { PeerAddress } from '../../../shared/types.js';
+import type { PeerAddress, TransferRoute } from '../../../shared/types.js';
 import type { PeerIdentity } from '../identity/identity.js';
 import type { Hello } from '../v2/connection.js';
 import { encodeFrame } from '../v2/frame.js';
@@ -26,9 +26,12 @@ export interface SourceDialer {
    */
   push?: {
     idAt(a: PeerAddress): string | undefined;
-    request(source: PeerAddress & { id: string }, signal: AbortSignal): Promise<SecureV2Link>;
+    request(source: PeerAddress & { id: string }, signal: AbortSignal): Promise<RoutedLink>;
   };
 }
+
+/** A link to a source the source opened (PUSH) or a relay spliced, with the way it came. */
+export type RoutedLink = SecureV2Link & { route: TransferRoute };
 
 /** Failures where the source may still be there, unreachable from here: worth asking it to push. */
 const PUSHABLE = new Set<TlsFailure>(['connect', 'timeout', 'not-tls', 'mismatch']);
@@ -43,6 +46,7 @@ export async function openSource(dialer: SourceDialer, source: PeerAddress, sign
   const addr = { host: source.host, port: source.port };
   const expectedId = source.id ?? dialer.pinnedId?.(addr) ?? dialer.push?.idAt(addr);
   let link: SecureV2Link | 'v1';
+  let route: TransferRoute = { kind: 'direct' };
   try {
     link = await dialSecureV2(addr, dialer.identity(), dialer.hello(), {
       expectedId,
@@ -53,9 +57,11 @@ export async function openSource(dialer: SourceDialer, source: PeerAddress, sign
   } catch (e) {
     // A firewalled source (or one behind a NAT whose address names nothing from here): ask it to push.
     if (!dialer.push || !expectedId || signal.aborted || !(e instanceof TlsLinkError) || !PUSHABLE.has(e.kind)) throw e;
-    link = await dialer.push.request({ ...addr, id: expectedId }, signal).catch((pe: Error) => {
+    const routed = await dialer.push.request({ ...addr, id: expectedId }, signal).catch((pe: Error) => {
       throw new TlsLinkError(`${e.message}; ${pe.message}`, e.kind);
     });
+    link = routed;
+    route = routed.route;
   }
   if (link === 'v1') {
     dialer.setProtocol(source, 'v1');
@@ -68,7 +74,7 @@ export async function openSource(dialer: SourceDialer, source: PeerAddress, sign
   if (signal.aborted) socket.destroy();
   dialer.setProtocol(source, 'v2');
   dialer.proved?.(addr, link.remoteId);
-  return { source, socket, decoder, reader: new SocketReader(socket, decoder.takeRest()) };
+  return { source, socket, decoder, reader: new SocketReader(socket, decoder.takeRest()), route };
 }
 
 /** Send a request and wait for its answer; `queued` frames on the way report the queue position. */

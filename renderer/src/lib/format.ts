@@ -1,5 +1,6 @@
 import { formatBytes } from '../../../shared/format.js';
-import type { PeerAddress } from '../../../shared/types.js';
+import { formatRoute } from '../../../shared/format.js';
+import type { PeerAddress, TransferInfo } from '../../../shared/types.js';
 
 export { formatBytes, formatEta, formatSpeed, percent } from '../../../shared/format.js';
 
@@ -16,6 +17,17 @@ export function sumCounts(r: Record<string, number> | undefined): number {
 /** `host:port`, with brackets around IPv6 hosts. */
 export function formatAddress(a: PeerAddress): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/**
+ * The line under a transfer's name: where it comes from or goes to, and for a
+ * download that came by PUSH or through a relay, how ("relayed via ABCDEFG…").
+ */
+export function transferPeersText(t: TransferInfo): string {
+  const peers = t.sources.map(formatAddress);
+  if (t.direction === 'up') return `to ${peers.join(', ') || 'a peer'}`;
+  const route = formatRoute(t.route, (id) => `${id.slice(0, 7)}…`);
+  return `from ${peers.length === 1 ? peers[0] : `${peers.length} peers`}${route ? ` · ${route}` : ''}`;
 }
 
 /** `12345` → `12,345`. */

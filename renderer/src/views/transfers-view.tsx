@@ -5,7 +5,7 @@ import { EmptyState } from '../components/empty-state.js';
 import { IconButton } from '../components/icon-button.js';
 import { ProgressBar } from '../components/progress-bar.js';
 import { ViewHeader } from '../components/view-header.js';
-import { formatAddress, formatBytes, formatEta, formatSpeed } from '../lib/format.js';
+import { formatBytes, formatEta, formatSpeed, transferPeersText } from '../lib/format.js';
 import { useApp } from '../store/index.js';
 
 const STATE_LABELS: Record<TransferInfo['state'], string> = {
@@ -50,7 +50,6 @@ function TransferCard({ t }: { t: TransferInfo }) {
   const canShow = useApp((s) => s.canShowInFolder);
   const active = t.state === 'running' || t.state === 'queued' || t.state === 'paused';
   const tone = t.state === 'failed' ? 'danger' : t.state === 'done' ? 'success' : t.state === 'running' ? 'accent' : 'muted';
-  const peers = t.sources.map(formatAddress);
   const Dir = t.direction === 'down' ? ArrowDown : ArrowUp;
   return (
     <li
@@ -66,10 +65,8 @@ function TransferCard({ t }: { t: TransferInfo }) {
           <span className="row__name" title={t.name}>
             {t.name}
           </span>
-          <span className="row__sub">
-            {t.direction === 'down'
-              ? `from ${peers.length === 1 ? peers[0] : `${peers.length} peers`}`
-              : `to ${peers.join(', ') || 'a peer'}`}
+          <span className="row__sub" title={t.route?.via ? `Relayed via ${t.route.via}` : undefined}>
+            {transferPeersText(t)}
           </span>
         </div>
         <span className={`state-chip state-chip--${t.state}`}>{STATE_LABELS[t.state]}</span>
