@@ -190,6 +190,10 @@ describe('reach service and doctor with every switch off', () => {
     expect(by['DHT rendezvous']).toMatchObject({ status: 'off', advice: expect.stringMatching(/--dht/) });
     expect(by.reachability!.status).toBe('warn');
     expect(formatDoctor(report).split('\n')[0]).toBe('WARN listening: 127.0.0.1:7100');
+    // Relaying exists: with none in use the check says whether this peer relays for others, not that it cannot.
+    expect(by.relays).toEqual({ name: 'relays', status: 'off', detail: 'none in use; relaying for others allowed' });
+    const refusing = diagnose({ ...snap, settings: { ...snap.settings, relay: false } }, { host: '127.0.0.1', port: 7100, interfaces: [] });
+    expect(refusing.checks.at(-1)!.detail).toBe('none in use; relaying for others refused (--no-relay)');
     await reach.stop();
   });
 
