@@ -137,25 +137,28 @@ async function pairsRound(): Promise<PairResult[]> {
       for (const s of peers) {
         if (s === d) continue;
         const line = d.out.slice(from).find((l) => l.startsWith(`found: pair-${s.name}.mp3`));
-        const m = line && / at (\S+):(\d+) \[/.exec(line);
+        // The address exactly as printed: ID@HOST:PORT for a v2 hit.
+        const m = line && / at (\S+) \[/.exec(line);
         if (!m) {
           results.push({ from: d.name, to: s.name, address: 'no hit', ok: false, via: 'direct', mbps: 0, firewalled: false });
           continue;
         }
         const t0 = performance.now();
         const done = await d.command(
-          `GET,pair-${s.name}.mp3,${m[1]},${m[2]}`,
+          `GET,pair-${s.name}.mp3,${m[1]}`,
           new RegExp(`GET pair-${s.name}\\.mp3: (complete|FAILED|cancelled)`),
           60_000,
         );
-        const ok = done.some((l) => l.includes(`GET pair-${s.name}.mp3: complete and verified`));
+        const end = done.find((l) => l.startsWith(`GET pair-${s.name}.mp3: `)) ?? '';
+        const ok = end.includes('complete and verified');
         const ms = performance.now() - t0;
         results.push({
           from: d.name,
           to: s.name,
-          address: `${m[1]}:${m[2]}`,
+          address: m[1]!.slice(m[1]!.indexOf('@') + 1),
           ok,
-          via: done.some((l) => l.startsWith('relayed via')) ? 'relay' : done.some((l) => l.startsWith('push: asked')) ? 'push' : 'direct',
+          // The route the transfer reports on its completion line.
+          via: end.includes(', relayed via ') ? 'relay' : end.includes(', via push)') ? 'push' : 'direct',
           mbps: ok ? PAIR_MIB / 1.048576 / (ms / 1000) : 0,
           firewalled: line.includes(', firewalled]'),
         });
