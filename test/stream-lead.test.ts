@@ -57,7 +57,10 @@ async function handSource(
   onSent?: (offset: number, sent: number) => void,
 ): Promise<{ port: number; gets: Get[] }> {
   const gets: Get[] = [];
+  const socks = new Set<net.Socket>();
   const server = net.createServer((sock) => {
+    socks.add(sock);
+    sock.on('close', () => socks.delete(sock));
     const decoder = new FrameDecoder();
     const queue: Get[] = [];
     let left = 0;
@@ -94,7 +97,7 @@ async function handSource(
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   closers.push(() => {
     server.close();
-    server.closeAllConnections?.();
+    for (const c of socks) c.destroy();
   });
   return { port: (server.address() as net.AddressInfo).port, gets };
 }
