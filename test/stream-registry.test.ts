@@ -13,7 +13,11 @@ describe('the open streams', () => {
   it('is bounded: the oldest stream is closed (and said so) to make room', async () => {
     const closed: string[] = [];
     const evicted: string[] = [];
-    const reg = new StreamRegistry(() => {}, 2, (id) => evicted.push(id));
+    const reg = new StreamRegistry(
+      () => {},
+      2,
+      (id) => evicted.push(id),
+    );
     const a = reg.add({ name: 'a.mp4', type: 'video', source: source(closed, 'a') });
     reg.add({ name: 'b.mp4', type: 'video', source: source(closed, 'b') });
     reg.add({ name: 'c.mp4', type: 'video', source: source(closed, 'c') });

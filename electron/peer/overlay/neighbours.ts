@@ -119,7 +119,9 @@ export class Neighbours {
     const pinned = this.c.hostCache.pinnedId({ host: ip, port: hello.port });
     if (pinned && pinned !== hello.peerId) {
       this.c.stats.drop('address pinned to another ID');
-      this.c.log.warn(`refused neighbour: expected peer ${pinned} at ${formatAddress({ host: ip, port: hello.port })}, but it presented ${hello.peerId}`);
+      this.c.log.warn(
+        `refused neighbour: expected peer ${pinned} at ${formatAddress({ host: ip, port: hello.port })}, but it presented ${hello.peerId}`,
+      );
       return conn.close('address pinned to another ID');
     }
     this.add(conn, { host: ip, port: hello.port });
