@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,9 +7,9 @@ import type { EventPayloads, WsServerMessage } from '../shared/contract.js';
 import { TypedEmitter } from '../electron/peer/typed-emitter.js';
 import { isAllowedHost, tokenMatches } from '../electron/web-host/guard.js';
 import type { WebHost } from '../electron/web-host/server.js';
-import { waitFor } from './helpers/harness.js';
+import { cleanupTemp, waitFor } from './helpers/harness.js';
 import { httpRequest } from './helpers/http-request.js';
-import { startTestWebHost } from './helpers/web-host.js';
+import { startTestWebHost, tempWebRoot } from './helpers/web-host.js';
 
 const TOKEN = 'test-token-0123456789';
 let dir: string;
@@ -33,10 +32,9 @@ function openWs(headers: Record<string, string>, protocols = ['mactella', `macte
 const origin = () => `http://127.0.0.1:${port}`;
 
 beforeAll(async () => {
-  dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mactella-webhost-'));
-  const web = path.join(dir, 'web');
-  await fs.promises.mkdir(path.join(web, 'assets'), { recursive: true });
-  await fs.promises.writeFile(path.join(web, 'index.html'), '<!doctype html><title>MacTella</title>');
+  let web: string;
+  ({ dir, web } = await tempWebRoot('mactella-webhost-'));
+  await fs.promises.mkdir(path.join(web, 'assets'));
   await fs.promises.writeFile(path.join(web, 'assets', 'app.js'), 'console.log(1)');
   await fs.promises.writeFile(path.join(dir, 'secret.txt'), 'secret');
   const media = path.join(dir, 'clip.mp3');
@@ -59,7 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await host?.close();
-  await fs.promises.rm(dir, { recursive: true, force: true });
+  cleanupTemp();
 });
 
 describe('web host: HTTP', () => {

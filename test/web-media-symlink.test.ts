@@ -4,7 +4,6 @@
  * refused it. Both now check lstat + real path like v1/v2 and open with O_NOFOLLOW.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EventPayloads } from '../shared/contract.js';
@@ -12,7 +11,8 @@ import { mediaProtocolHandler } from '../electron/app-protocol.js';
 import { TypedEmitter } from '../electron/peer/typed-emitter.js';
 import type { WebHost } from '../electron/web-host/server.js';
 import { httpRequest } from './helpers/http-request.js';
-import { startTestWebHost } from './helpers/web-host.js';
+import { cleanupTemp } from './helpers/harness.js';
+import { startTestWebHost, tempWebRoot } from './helpers/web-host.js';
 
 const TOKEN = 'symlink-test-token-0123456789';
 const SECRET = 'outside-secret-data';
@@ -43,11 +43,9 @@ async function expectRefusedByBoth(name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mactella-symlink-'));
+  let web: string;
+  ({ dir, web } = await tempWebRoot('mactella-symlink-'));
   share = path.join(dir, 'share');
-  const web = path.join(dir, 'web');
-  await fs.promises.mkdir(web, { recursive: true });
-  await fs.promises.writeFile(path.join(web, 'index.html'), '<!doctype html>');
   await fs.promises.writeFile(path.join(dir, 'secret.mp3'), SECRET);
   await fs.promises.mkdir(path.join(dir, 'outside-album'));
   await fs.promises.writeFile(path.join(dir, 'outside-album', 'track.mp3'), SECRET);
@@ -71,7 +69,7 @@ beforeEach(async () => {
 
 afterAll(async () => {
   await host?.close();
-  await fs.promises.rm(dir, { recursive: true, force: true });
+  cleanupTemp();
 });
 
 describe('finding 9: a symlink swapped in after indexing', () => {

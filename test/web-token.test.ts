@@ -4,7 +4,6 @@
  * another local origin receives, and never logs one.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +12,8 @@ import type { EventPayloads } from '../shared/contract.js';
 import { TypedEmitter } from '../electron/peer/typed-emitter.js';
 import type { WebHost } from '../electron/web-host/server.js';
 import { httpRequest } from './helpers/http-request.js';
-import { startTestWebHost } from './helpers/web-host.js';
+import { cleanupTemp } from './helpers/harness.js';
+import { startTestWebHost, tempWebRoot } from './helpers/web-host.js';
 
 const TOKEN = 'cookie-test-token-0123456789';
 let dir: string;
@@ -41,10 +41,8 @@ const origin = () => `http://127.0.0.1:${port}`;
 const cookie = () => `mactella_token_${port}=${TOKEN}`;
 
 beforeAll(async () => {
-  dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mactella-webtoken-'));
-  const web = path.join(dir, 'web');
-  await fs.promises.mkdir(web, { recursive: true });
-  await fs.promises.writeFile(path.join(web, 'index.html'), '<!doctype html><title>MacTella</title>');
+  let web: string;
+  ({ dir, web } = await tempWebRoot('mactella-webtoken-'));
   const share = path.join(dir, 'share');
   await fs.promises.mkdir(share);
   await fs.promises.writeFile(path.join(share, 'clip.mp3'), '0123456789');
@@ -71,7 +69,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await host?.close();
-  await fs.promises.rm(dir, { recursive: true, force: true });
+  cleanupTemp();
 });
 
 describe('finding 1: no credential that other local origins receive', () => {
