@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readUntil } from '../electron/peer/v2/read-until.js';
+import { readUntil } from '../electron/peer/net/read-until.js';
 import { listenTracked, type TrackedServer } from './helpers/tracked-server.js';
 
 const closers: (() => unknown)[] = [];
@@ -80,5 +80,38 @@ describe('readUntil', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
     expect(server.listenerCount('close')).toBe(closeListeners);
     expect(server.isPaused()).toBe(true);
+  });
+
+  it('can resolve on close (read to the end) and reports a socket error through `closed`', async () => {
+    const { server, client } = await pair();
+    let all = '';
+    const toEnd = readUntil(server, (c) => void (all += c.toString()), 5000, 'the end', {
+      closed: (e) => {
+        if (e) throw e;
+        return all;
+      },
+    });
+    client.end('whole reply');
+    await expect(toEnd).resolves.toBe('whole reply');
+
+    const other = await pair();
+    const errorListeners = other.server.listenerCount('error');
+    const failed = readUntil(other.server, () => undefined, 5000, 'the end', {
+      closed: (e) => {
+        throw e ?? new Error('no error');
+      },
+    });
+    other.client.resetAndDestroy();
+    await expect(failed).rejects.toThrow(/ECONNRESET/);
+    expect(other.server.listenerCount('error')).toBe(errorListeners);
+  });
+
+  it('reads `initial` first, names its own timeout, and 0 means no time limit', async () => {
+    const { server, client } = await pair();
+    await expect(readUntil(server, line(), 5000, 'a line', { initial: Buffer.from('early\n') })).resolves.toBe('early');
+    await expect(readUntil(server, line(), 100, 'a line', { timedOut: 'too slow' })).rejects.toThrow('too slow');
+    const unbounded = readUntil(server, line(), 0, 'a line');
+    setTimeout(() => client.write('late\n'), 200);
+    await expect(unbounded).resolves.toBe('late');
   });
 });

@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import type { PeerAddress, RemoteListing } from '../../../shared/types.js';
 import type { PeerComponents, PeerSelf } from '../components.js';
+import { readUntil } from '../net/read-until.js';
 import { listV1 } from '../v1/client.js';
 import { encodeFrame, type FrameDecoder } from '../v2/frame.js';
 import { dialSecureV2 } from '../v2/secure-v2.js';
@@ -45,38 +46,26 @@ export async function listRemote(c: Components, self: PeerSelf, addr: PeerAddres
   return { peer, protocol: 'v1', files: await listV1(addr.host, addr.port, timeoutMs) };
 }
 
+/** Read `list-result` pages until the last; the caller destroys the socket whatever the outcome. */
 function readListing(socket: net.Socket, decoder: FrameDecoder, limits: ListingLimits): Promise<FileRef[]> {
-  return new Promise((resolve, reject) => {
-    const files: FileRef[] = [];
-    let bytes = 0;
-    const timer = setTimeout(() => fail(new Error('timed out waiting for the listing')), 10_000);
-    const fail = (e: Error) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(e);
-    };
-    socket.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > limits.maxBytes) return fail(new Error(`listing larger than ${mib(limits.maxBytes)} MiB: stopped`));
-      try {
-        for (const m of decoder.push(chunk)) {
-          if (m.t === 'list-result') {
-            files.push(...m.files);
-            if (files.length > limits.maxFiles) return fail(new Error(`listing of more than ${limits.maxFiles} files: stopped`));
-            if (!m.more) {
-              clearTimeout(timer);
-              resolve(files);
-              return;
-            }
-          } else if (m.t === 'error') return fail(new Error(m.message));
-        }
-      } catch (e) {
-        fail(e as Error);
-      }
-    });
-    socket.on('close', () => fail(new Error('connection closed before the listing ended')));
-    socket.resume();
-  });
+  const files: FileRef[] = [];
+  let bytes = 0;
+  const take = (chunk: Buffer): FileRef[] | undefined => {
+    bytes += chunk.length;
+    if (bytes > limits.maxBytes) throw new Error(`listing larger than ${mib(limits.maxBytes)} MiB: stopped`);
+    for (const m of decoder.push(chunk)) {
+      if (m.t === 'list-result') {
+        files.push(...m.files);
+        if (files.length > limits.maxFiles) throw new Error(`listing of more than ${limits.maxFiles} files: stopped`);
+        if (!m.more) return files;
+      } else if (m.t === 'error') throw new Error(m.message);
+    }
+    return undefined;
+  };
+  const closed = (): never => {
+    throw new Error('connection closed before the listing ended');
+  };
+  return readUntil(socket, take, 10_000, 'the listing', { closed });
 }
 
 function mib(n: number): string {

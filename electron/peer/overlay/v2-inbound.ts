@@ -5,7 +5,7 @@ import type { PeerTuning } from '../tuning.js';
 import type { Hello } from '../v2/connection.js';
 import { encodeFrame, FrameDecoder } from '../v2/frame.js';
 import { MAGIC, PROTOCOL_VERSION, type V2Message } from '../v2/messages.js';
-import { readUntil } from '../v2/read-until.js';
+import { readUntil } from '../net/read-until.js';
 import { checkHelloId } from '../v2/secure-v2.js';
 
 type Components = Pick<PeerComponents, 'library' | 'transfers' | 'log' | 'stats'>;

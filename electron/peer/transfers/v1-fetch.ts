@@ -4,6 +4,7 @@ import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PeerAddress } from '../../../shared/types.js';
 import { V1GetHeaderParser, listV1 } from '../v1/client.js';
+import { readUntil } from '../net/read-until.js';
 import { connectTcp } from '../v2/connection.js';
 import type { Download } from './download.js';
 import { diskError, TransferError } from './source-conn.js';
@@ -50,26 +51,17 @@ export async function fetchV1(ctx: V1FetchContext, d: Download, source: PeerAddr
   }
 }
 
-/** Read until the seed's size header is parsed; resolves with the data after it. */
+/** Read until the seed's size header is parsed; resolves with the data after it. No time limit: aborting destroys the socket. */
 function readSizeHeader(socket: net.Socket, parser: V1GetHeaderParser): Promise<Buffer> {
-  return new Promise<Buffer>((resolve, reject) => {
-    const onData = (c: Buffer) => {
-      const r = parser.push(c);
-      if (parser.error) return done(() => reject(new TransferError(parser.error)));
-      if (parser.size !== undefined) {
-        socket.pause();
-        done(() => resolve(r ?? Buffer.alloc(0)));
-      }
-    };
-    const onClose = () => done(() => reject(new TransferError('source closed before sending the size')));
-    const done = (fn: () => void) => {
-      socket.off('data', onData);
-      socket.off('close', onClose);
-      fn();
-    };
-    socket.on('data', onData);
-    socket.on('close', onClose);
-  });
+  const take = (c: Buffer): Buffer | undefined => {
+    const rest = parser.push(c);
+    if (parser.error) throw new TransferError(parser.error);
+    return parser.size === undefined ? undefined : (rest ?? Buffer.alloc(0));
+  };
+  const closed = (): never => {
+    throw new TransferError('source closed before sending the size');
+  };
+  return readUntil(socket, take, 0, 'the size', { closed });
 }
 
 /** Stream a seed peer's whole file into the `.part` from offset 0, with back-pressure and limits. */

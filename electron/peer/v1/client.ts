@@ -1,38 +1,30 @@
 import type net from 'node:net';
 import type { RemoteFile } from '../../../shared/types.js';
+import { readUntil } from '../net/read-until.js';
 import { connectTcp } from '../v2/connection.js';
 import { parseV1Listing, V1ProtocolError } from './codec.js';
 
 const MAX_LISTING = 8 * 1024 * 1024;
 
-/** Read a socket to its end (bounded). */
-export function readAll(socket: net.Socket, limit: number, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let n = 0;
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error('timed out waiting for the reply'));
-    }, timeoutMs);
-    socket.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n > limit) {
-        clearTimeout(timer);
-        socket.destroy();
-        reject(new V1ProtocolError('reply too large'));
-        return;
-      }
-      parts.push(c);
-    });
-    socket.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(parts));
-    });
-  });
+/** Read a socket to its end (bounded). The socket is destroyed on a timeout or a reply over `limit`. */
+export async function readAll(socket: net.Socket, limit: number, timeoutMs: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  const take = (c: Buffer): undefined => {
+    n += c.length;
+    if (n > limit) throw new V1ProtocolError('reply too large');
+    parts.push(c);
+  };
+  const closed = (error?: Error): Buffer => {
+    if (error) throw error;
+    return Buffer.concat(parts);
+  };
+  try {
+    return await readUntil(socket, take, timeoutMs, 'the reply', { closed });
+  } catch (e) {
+    socket.destroy();
+    throw e;
+  }
 }
 
 /** LISTR toward a v1 peer: send "LISTR", read until the peer closes. */

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { normalizeHost } from '../address.js';
+import { readUntil } from '../net/read-until.js';
 import { TokenBucket } from '../token-bucket.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { encodeFrame, FrameDecoder, MAX_FRAME } from './frame.js';
@@ -190,45 +191,29 @@ export class V2Connection {
 
 /** Read until the remote's MAGIC + hello arrive. Resolves `v1` if the peer closes without answering (a seed peer). */
 export function readHandshake(socket: net.Socket, decoder: FrameDecoder, timeoutMs: number, initial?: Buffer): Promise<Hello | 'v1'> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    let magicSeen = false;
-    const done = (fn: () => void) => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('close', onClose);
-      socket.off('error', onError);
-      fn();
-    };
-    const onData = (chunk: Buffer) => {
-      try {
-        if (!magicSeen) {
-          buf = Buffer.concat([buf, chunk]);
-          const n = Math.min(buf.length, MAGIC.length);
-          if (!buf.subarray(0, n).equals(MAGIC.subarray(0, n))) return done(() => resolve('v1'));
-          if (buf.length < MAGIC.length) return;
-          magicSeen = true;
-          chunk = buf.subarray(MAGIC.length);
-        }
-        decoder.append(chunk);
-        const m = decoder.next();
-        if (!m) return;
-        if (m.t !== 'hello') throw new V2ProtocolError(`expected hello, got ${m.t}`);
-        socket.pause();
-        done(() => resolve(m));
-      } catch (e) {
-        done(() => reject(e));
-      }
-    };
-    const onClose = () => done(() => (magicSeen ? reject(new Error('connection closed during handshake')) : resolve('v1')));
-    const onError = (e: Error) => done(() => reject(e));
-    const timer = setTimeout(() => done(() => reject(new Error('handshake timed out'))), timeoutMs);
-    socket.on('data', onData);
-    socket.on('close', onClose);
-    socket.on('error', onError);
-    if (initial?.length) onData(initial);
-    socket.resume();
-  });
+  let buf = Buffer.alloc(0);
+  let magicSeen = false;
+  const take = (chunk: Buffer): Hello | 'v1' | undefined => {
+    if (!magicSeen) {
+      buf = Buffer.concat([buf, chunk]);
+      const n = Math.min(buf.length, MAGIC.length);
+      if (!buf.subarray(0, n).equals(MAGIC.subarray(0, n))) return 'v1';
+      if (buf.length < MAGIC.length) return undefined;
+      magicSeen = true;
+      chunk = buf.subarray(MAGIC.length);
+    }
+    decoder.append(chunk);
+    const m = decoder.next();
+    if (!m) return undefined;
+    if (m.t !== 'hello') throw new V2ProtocolError(`expected hello, got ${m.t}`);
+    return m;
+  };
+  const closed = (error?: Error): 'v1' => {
+    if (error) throw error;
+    if (magicSeen) throw new Error('connection closed during handshake');
+    return 'v1';
+  };
+  return readUntil(socket, take, timeoutMs, 'the handshake', { initial, closed, timedOut: 'handshake timed out' });
 }
 
 /** Open a TCP connection; rejects with a readable error. Aborting destroys the socket. */

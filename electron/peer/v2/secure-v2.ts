@@ -7,7 +7,7 @@ import { secureAccept, secureDial, TlsLinkError, type SecureDialOptions } from '
 import { readHandshake, sendHello, type Hello } from './connection.js';
 import { FrameDecoder, MAX_FRAME } from './frame.js';
 import { MAGIC } from './messages.js';
-import { readUntil } from './read-until.js';
+import { readUntil } from '../net/read-until.js';
 
 /**
  * v2 over TLS 1.3. Both ends authenticate with their certificates first
