@@ -28,7 +28,7 @@ const id = z.string().min(1).max(128);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 export const peerAddressSchema = z.object({ host, port, id: z.string().regex(PEER_ID_PATTERN).optional() });
 
-export const settingsPatchSchema = z
+const settingsPatchSchema = z
   .object({
     sharedDir: z.string().min(1).max(4096),
     downloadDir: z.string().min(1).max(4096),
@@ -82,7 +82,7 @@ export const operationArgs = {
 } as const;
 
 /** Operation name → result type. */
-export interface OperationResults {
+interface OperationResults {
   'library:list': LocalFile[];
   'remote:list': RemoteListing;
   'search:start': { searchId: string };

@@ -12,7 +12,7 @@ export const MEDIA_TYPES = ['video', 'music', 'picture'] as const;
  * (the v1 field separator).
  */
 // eslint-disable-next-line no-control-regex
-export const UNSAFE_NAME_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069,]/;
+const UNSAFE_NAME_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069,]/;
 
 /** True if a file name may be sent to or accepted from the network. */
 export function isSafeNetworkName(name: string): boolean {
@@ -118,7 +118,7 @@ export interface StreamInfo {
   complete: boolean;
 }
 
-export type TransferState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
+type TransferState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
 
 /**
  * How a download reaches its source: dialled directly, by the source dialling

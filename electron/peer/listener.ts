@@ -95,7 +95,7 @@ export class ConnectTracker {
   }
 }
 
-export interface ListenerHandlers {
+interface ListenerHandlers {
   /** The connection started with a TLS ClientHello (v2 runs inside TLS); `first` is what arrived so far. */
   tls(socket: net.Socket, first: Buffer): void;
   /** Anything else is a seed (v1) message; `first` is what arrived so far. */

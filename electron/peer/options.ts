@@ -32,9 +32,9 @@ export interface PeerOptions {
 /** Options from the command line: only those given. Reach switches are given one by one. */
 export type CliPeerOptions = Partial<Omit<PeerOptions, 'reach'>> & { dataDir: string; reach?: Partial<ReachSettings> };
 
-export const DEFAULT_PORT = 10000;
+const DEFAULT_PORT = 10000;
 
-export function defaultDataDir(): string {
+function defaultDataDir(): string {
   return path.join(os.homedir(), '.mactella');
 }
 
@@ -56,7 +56,7 @@ export function defaultPeerOptions(dataDir = defaultDataDir()): PeerOptions {
 }
 
 /** Option definitions shared by `mactella` and `mactella serve`. */
-export const PEER_CLI_OPTIONS = {
+const PEER_CLI_OPTIONS = {
   port: { type: 'string' },
   host: { type: 'string' },
   share: { type: 'string' },
@@ -101,7 +101,7 @@ function positiveInt(text: string, what: string, max: number): number {
   return Number(text);
 }
 
-export interface ParsedPeerArgs {
+interface ParsedPeerArgs {
   options: CliPeerOptions;
   positionals: string[];
   values: Record<string, unknown>;

@@ -46,7 +46,7 @@ import { acceptSecureV2 } from './v2/secure-v2.js';
 
 export { DEFAULT_TUNING, type PeerTuning };
 
-export interface PeerDeps {
+interface PeerDeps {
   logger?: Logger;
   tuning?: Partial<PeerTuning>;
   /** Time for the parts (backoff, rate limits, result windows); tests hand in a fake one. */

@@ -108,11 +108,6 @@ export function isPeerId(text: string): boolean {
   }
 }
 
-/** The first group of an ID, enough to tell peers apart in a log line. */
-export function shortPeerId(id: string): string {
-  return id.slice(0, 7);
-}
-
 /** An address to dial, with the peer ID it must prove, if the user gave one. */
 export interface PeerSpec extends PeerAddress {
   id?: string;

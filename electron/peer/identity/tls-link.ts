@@ -29,7 +29,7 @@ import { peerIdFromCertificate } from './peer-id.js';
  * The list also names the TLS 1.2 ECDSA AES-GCM suites, never used (TLS 1.3
  * only), so that BoringSSL is never handed an empty TLS 1.2 list.
  */
-export const TLS_CIPHERSUITES = 'TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256';
+const TLS_CIPHERSUITES = 'TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256';
 
 const CIPHERS = `${TLS_CIPHERSUITES}:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256`;
 
@@ -37,7 +37,7 @@ const CIPHERS = `${TLS_CIPHERSUITES}:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-A
 const TLS13 = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' } as const satisfies tls.SecureContextOptions;
 
 /** Time allowed for a TLS handshake unless the caller says otherwise. */
-export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** A TLS link whose other end proved it holds the key of `remoteId`. */
 export interface SecureLink {
@@ -91,7 +91,7 @@ export interface SecureDialOptions {
   socket?: Duplex;
 }
 
-export interface SecureAcceptOptions {
+interface SecureAcceptOptions {
   expectedId?: string;
   timeoutMs?: number;
 }
@@ -127,7 +127,7 @@ export function couldBeTlsClientHello(buf: Uint8Array): boolean {
  * The peer ID proved by the other end of a finished handshake. Throws if it
  * presented no certificate, or not TLS 1.3.
  */
-export function authenticatedPeerId(socket: tls.TLSSocket, where: string): string {
+function authenticatedPeerId(socket: tls.TLSSocket, where: string): string {
   if (socket.getProtocol() !== 'TLSv1.3') {
     throw new TlsLinkError(`peer at ${where} negotiated ${socket.getProtocol() ?? 'no TLS'}, not TLS 1.3`, 'handshake');
   }

@@ -1,7 +1,7 @@
 import type net from 'node:net';
 
 /** How one read ends when the chunks alone do not end it. */
-export interface ReadUntilOptions<T> {
+interface ReadUntilOptions<T> {
   /** Bytes already read from the socket: given to `take` before any new ones. */
   initial?: Buffer;
   /**

@@ -21,7 +21,7 @@ export interface Neighbour {
 }
 
 /** What the neighbour set tells the rest of the peer. */
-export interface NeighbourHooks {
+interface NeighbourHooks {
   message(n: Neighbour, m: V2Message): void;
   /** A link closed (after it left the set). */
   closed(n: Neighbour): void;

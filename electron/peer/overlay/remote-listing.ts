@@ -10,7 +10,7 @@ import type { FileRef } from '../v2/messages.js';
 type Components = Pick<PeerComponents, 'hostCache' | 'stats'>;
 
 /** Bounds on one remote listing: a peer streaming pages forever cannot exhaust our memory. */
-export interface ListingLimits {
+interface ListingLimits {
   timeoutMs: number;
   maxFiles: number;
   maxBytes: number;

@@ -12,7 +12,7 @@ import { connectTcp } from '../v2/connection.js';
 type Components = Pick<PeerComponents, 'hostCache' | 'library' | 'transfers' | 'clock' | 'log' | 'stats' | 'events'>;
 
 /** What the gateway needs from the rest of the peer. */
-export interface GatewayHooks {
+interface GatewayHooks {
   isConnected(a: PeerAddress): boolean;
   /** A DISCOV_Result named a peer worth knowing: top up the neighbours. */
   found(): void;

@@ -28,7 +28,7 @@ export interface DhtPeer {
 }
 
 /** Events of a {@link DhtRendezvous}. */
-export interface DhtRendezvousEvents {
+interface DhtRendezvousEvents {
   /** The routing table was filled from the bootstrap nodes. */
   ready: { nodes: number };
   peer: DhtPeer;
@@ -36,7 +36,7 @@ export interface DhtRendezvousEvents {
 }
 
 /** Options of a {@link DhtRendezvous}. */
-export interface DhtRendezvousOptions {
+interface DhtRendezvousOptions {
   /** `HOST:PORT` of the DHT nodes to start from. Required; an empty list makes this node a bootstrap node itself. */
   bootstrap: readonly string[];
   /** The network's name (default "mactella"); a private name means only those who know it meet. */

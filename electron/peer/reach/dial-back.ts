@@ -19,7 +19,7 @@ import type { DialBackResult } from './reachability.js';
 export type DialBackLink = Pick<V2Connection, 'remoteHost' | 'remote' | 'send' | 'isOpen'>;
 
 /** Options of a {@link DialBack}. */
-export interface DialBackOptions {
+interface DialBackOptions {
   log: Logger;
   /** The TCP probe (reachability.ts's probeTcp). */
   probe(host: string, port: number, timeoutMs: number): Promise<{ ok: boolean; error?: string }>;

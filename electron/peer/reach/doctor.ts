@@ -9,7 +9,7 @@ import type { ReachSnapshot } from './reach-service.js';
 export type { DoctorCheck, DoctorReport, DoctorStatus };
 
 /** Where we listen, as the doctor needs it. */
-export interface ListenInfo {
+interface ListenInfo {
   host: string;
   port: number;
   /** The machine's non-loopback IPv4 addresses, when listening on all of them. */

@@ -11,7 +11,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { TypedEmitter } from '../typed-emitter.js';
 
 /** The DNS-SD service type (without the leading underscore and protocol). */
-export const LAN_SERVICE_TYPE = 'mactella';
+const LAN_SERVICE_TYPE = 'mactella';
 
 /** A peer seen on the LAN. */
 export interface LanPeer {
@@ -28,13 +28,13 @@ export interface LanPeer {
 }
 
 /** Events of a {@link LanDiscovery}. */
-export interface LanDiscoveryEvents {
+interface LanDiscoveryEvents {
   found: LanPeer;
   lost: LanPeer;
 }
 
 /** Options of a {@link LanDiscovery}. */
-export interface LanDiscoveryOptions {
+interface LanDiscoveryOptions {
   /** Our peer ID, announced in the TXT record and used to ignore our own announcement. */
   peerId: string;
   /** Our v2 port. */

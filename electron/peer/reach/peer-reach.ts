@@ -25,7 +25,7 @@ import { RelayService, type RelayDeps } from './relay.js';
 import { probeTcp } from './reachability.js';
 
 /** What the peer hands to its reach. */
-export interface PeerReachDeps {
+interface PeerReachDeps {
   peerId: string;
   /** Where we listen, as bound. */
   bound: PeerAddress;

@@ -41,7 +41,7 @@ export interface MappingAttempt {
 }
 
 /** Events of a {@link PortMapper}. */
-export interface PortMapperEvents {
+interface PortMapperEvents {
   mapped: PortMapping;
   renewed: PortMapping;
   failed: MappingAttempt;
@@ -49,7 +49,7 @@ export interface PortMapperEvents {
 }
 
 /** Options of a {@link PortMapper}. */
-export interface PortMapperOptions {
+interface PortMapperOptions {
   /** The local TCP port to map (our v2 port). */
   port: number;
   /** Protocols to try, in order (default NAT-PMP, then UPnP). */

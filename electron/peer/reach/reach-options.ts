@@ -41,7 +41,7 @@ export const REACH_CLI_HELP = `Reach options (all off unless given; the desktop 
   --no-relay          refuse to relay for two firewalled peers`;
 
 /** A network name: what people type and share; bounded so it cannot bloat a hash input or a log line. */
-export function parseNetworkName(text: string): string {
+function parseNetworkName(text: string): string {
   const name = text.trim();
   if (name.length < 1 || name.length > 64 || [...name].some((c) => c.charCodeAt(0) < 0x20))
     throw new Error(`bad DHT network name "${text}": expected 1 to 64 printable characters`);

@@ -20,7 +20,7 @@ export type { ReachSettings };
  * gave no bootstrap list: the desktop app's default. Tests and benches always
  * pass their own list.
  */
-export const PUBLIC_DHT_BOOTSTRAP = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881'];
+const PUBLIC_DHT_BOOTSTRAP = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881'];
 
 /** What the doctor reads: the state of every way of being found. */
 export interface ReachSnapshot {
@@ -34,7 +34,7 @@ export interface ReachSnapshot {
 }
 
 /** Events of a {@link ReachService}. */
-export interface ReachEvents {
+interface ReachEvents {
   /** A peer on the LAN: it belongs in the known-peer list. */
   nearby: LanPeer;
   'nearby-lost': LanPeer;
@@ -45,7 +45,7 @@ export interface ReachEvents {
 }
 
 /** Options of a {@link ReachService}. */
-export interface ReachServiceOptions {
+interface ReachServiceOptions {
   peerId: string;
   /** Our v2 port (listening). */
   port: number;

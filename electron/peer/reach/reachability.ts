@@ -9,7 +9,7 @@ import { TypedEmitter } from '../typed-emitter.js';
 import type { PortMapping } from './port-mapping.js';
 
 /** What we know about being reachable. */
-export type ReachabilityState = 'unknown' | 'open' | 'mapped' | 'firewalled';
+type ReachabilityState = 'unknown' | 'open' | 'mapped' | 'firewalled';
 
 /** One neighbour's attempt to dial one of our addresses. */
 export interface DialBackResult {
@@ -31,7 +31,7 @@ export interface ReachabilityVerdict {
 }
 
 /** Options of a {@link ReachabilityTracker}. */
-export interface ReachabilityOptions {
+interface ReachabilityOptions {
   /** Distinct neighbours that must agree (default 2; 1 suits a lab or a two-peer network). */
   confirmations?: number;
   /** Results kept (default 8); older ones fall out. */

@@ -19,7 +19,7 @@ export interface ByteRange {
   end: number;
 }
 
-export type RangeRequest = { kind: 'full' } | { kind: 'partial'; range: ByteRange } | { kind: 'unsatisfiable' };
+type RangeRequest = { kind: 'full' } | { kind: 'partial'; range: ByteRange } | { kind: 'unsatisfiable' };
 
 /** Ranges looked at in one header; the rest are ignored (bounded work per request). */
 const MAX_RANGE_SPECS = 64;

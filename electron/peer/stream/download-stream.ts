@@ -7,7 +7,7 @@ import { moovPlacement } from './mp4-layout.js';
 import { PieceStreamSource } from './piece-stream-source.js';
 import { readFully, type StreamSource } from './stream-source.js';
 
-export interface DownloadStreamInit {
+interface DownloadStreamInit {
   /** The download's `.part`; opened here, so reading goes on from the same file after its rename. */
   partPath: string;
   size: number;

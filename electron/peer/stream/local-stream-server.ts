@@ -5,7 +5,7 @@ import { serveStream } from './http-stream.js';
 import type { StreamSource } from './stream-source.js';
 
 /** A published stream: the URL to hand to a player, and how to withdraw it. */
-export interface PublishedStream {
+interface PublishedStream {
   url: string;
   /** Stop serving: requests in flight are cut, the URL answers 404, and `onRemove` runs. */
   remove(): void;

@@ -4,7 +4,7 @@ import { abortError, type StreamSource } from './stream-source.js';
 /** Waiting readers allowed at once per source; each is one open player request. */
 const MAX_WAITERS = 64;
 
-export interface PieceStreamSourceInit {
+interface PieceStreamSourceInit {
   size: number;
   pieceSize: number;
   mime: string;

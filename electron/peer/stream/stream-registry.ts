@@ -3,9 +3,9 @@ import type { MediaType, StreamInfo } from '../../../shared/types.js';
 import type { StreamSource } from './stream-source.js';
 
 /** A source the registry can close when the stream goes. */
-export type ClosableSource = StreamSource & { close?(): Promise<void> | void };
+type ClosableSource = StreamSource & { close?(): Promise<void> | void };
 
-export interface StreamEntryInit {
+interface StreamEntryInit {
   name: string;
   type: MediaType;
   source: ClosableSource;

@@ -2,16 +2,16 @@ import { parseRangeHeader, type ByteRange } from './byte-range.js';
 import { abortError, verifiedEnd, type StreamSource } from './stream-source.js';
 
 /** Bytes read and sent at once: small enough to start playback quickly, large enough to keep syscalls few. */
-export const STREAM_CHUNK = 256 * 1024;
+const STREAM_CHUNK = 256 * 1024;
 
 /** The parts of a request the answer depends on, whatever server received it. */
-export interface StreamRequest {
+interface StreamRequest {
   method: string | undefined;
   range: string | null | undefined;
 }
 
 /** A framework-free answer: status, headers, and for GET with bytes to send, the body. */
-export interface StreamResponse {
+interface StreamResponse {
   status: 200 | 206 | 405 | 416;
   headers: Record<string, string>;
   body?: AsyncIterable<Buffer>;
@@ -48,7 +48,7 @@ export function streamResponse(source: StreamSource, req: StreamRequest, signal:
 }
 
 /** The bytes of `range`, in order, each chunk read only after it is verified. */
-export async function* verifiedBytes(source: StreamSource, range: ByteRange, signal: AbortSignal): AsyncGenerator<Buffer> {
+async function* verifiedBytes(source: StreamSource, range: ByteRange, signal: AbortSignal): AsyncGenerator<Buffer> {
   let pos = range.start;
   while (pos < range.end) {
     if (signal.aborted) throw abortError(signal);

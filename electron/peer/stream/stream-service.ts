@@ -14,16 +14,16 @@ import { MAX_STREAMS, StreamRegistry } from './stream-registry.js';
 import type { StreamSource } from './stream-source.js';
 
 /** What `stream:open` asks for: a download by id, or a search hit to download. */
-export type StreamOpenArgs = { transferId: string } | DownloadRequest;
+type StreamOpenArgs = { transferId: string } | DownloadRequest;
 
 /** What streaming needs from the transfers. */
-export interface StreamTransfers {
+interface StreamTransfers {
   download(req: DownloadRequest): TransferInfo;
   resume(id: string): TransferInfo;
   downloads: { downloads: Map<string, Download> };
 }
 
-export interface StreamServiceDeps {
+interface StreamServiceDeps {
   transfers: () => StreamTransfers;
   downloadDir: () => string;
   /** The peer's events: `stream:progress` goes out, the end of a download comes in. */

@@ -31,11 +31,6 @@ export function verifiedEnd(ranges: readonly ByteRange[], pos: number): number {
   return pos;
 }
 
-/** True if `[start, end)` lies inside one verified range (ranges are merged, so one suffices). */
-export function isVerified(ranges: readonly ByteRange[], start: number, end: number): boolean {
-  return end <= start || verifiedEnd(ranges, start) >= end;
-}
-
 /** The error a wait rejects with when its signal aborts. */
 export function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new DOMException('the reader went away', 'AbortError');

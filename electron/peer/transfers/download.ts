@@ -15,7 +15,7 @@ export interface DownloadRequest {
 }
 
 /** The whole-file hash of a download, kept on the way in. */
-export interface WholeHash {
+interface WholeHash {
   /** The SHA-256 of the whole `.part`. */
   digest(): Promise<string>;
   /** With a piece list: every piece checked on its own, the bad ones' indexes. */

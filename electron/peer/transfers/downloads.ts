@@ -31,7 +31,7 @@ import { fetchV1 } from './v1-fetch.js';
 import { fetchHead, fetchPieceHashes, openSource, type SourceDialer } from './v2-source.js';
 
 /** What downloads need from the peer. */
-export interface DownloadDeps extends SourceDialer {
+interface DownloadDeps extends SourceDialer {
   downloadDir: () => string;
   stats: StatsCounter;
   log: Logger;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export interface SendOptions {
+interface SendOptions {
   /** Bytes per read and socket write. */
   chunkSize?: number;
   /** Called per chunk sent; returns how many milliseconds to wait before the next (bandwidth limits). */

@@ -64,7 +64,7 @@ export interface Holder {
   lastData: number;
 }
 
-export interface ClaimOptions {
+interface ClaimOptions {
   /** This source's measured speed, bytes/s (0 = not known yet). */
   speed: number;
   /** Sources sharing what is left (the running workers). */

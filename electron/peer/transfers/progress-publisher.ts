@@ -5,7 +5,7 @@ import { etaSeconds, type SpeedMeter } from './progress.js';
 export type TransferEvent = 'transfer:progress' | 'transfer:done' | 'transfer:failed';
 
 /** What the publisher reads from a running transfer. */
-export interface Published {
+interface Published {
   info: TransferInfo;
   meter: SpeedMeter;
 }

@@ -44,7 +44,7 @@ const partStateSchema = z
   })
   .strict();
 
-export type PartState = z.infer<typeof partStateSchema>;
+type PartState = z.infer<typeof partStateSchema>;
 
 /** A resumable download found on disk. */
 export interface StoredPart {

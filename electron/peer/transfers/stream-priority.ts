@@ -15,7 +15,7 @@ export const STREAM_RUN_PIECES = 1;
  */
 export const STREAM_LEAD_MS = 200;
 
-export interface StreamPriorityOptions {
+interface StreamPriorityOptions {
   /** Pieces at the play position fetched before anything else (CRITICAL_PIECES). */
   window?: number;
   /**

@@ -18,7 +18,7 @@ import { SerialWriter } from './serial-writer.js';
 import { diskError, SourceError, type SourceConn } from './source-conn.js';
 import { SwarmWorker } from './swarm-worker.js';
 
-export interface SwarmParams {
+interface SwarmParams {
   sha256: string;
   size: number;
   pieceSize: number;

@@ -20,7 +20,7 @@ import { SlotQueue } from './slots.js';
 import { SocketReader } from './socket-reader.js';
 
 /** One upload: a file going out on one connection. */
-export interface Upload {
+interface Upload {
   info: TransferInfo;
   socket: net.Socket;
   meter: SpeedMeter;
@@ -28,7 +28,7 @@ export interface Upload {
 }
 
 /** What the upload server needs from the peer. */
-export interface UploadDeps {
+interface UploadDeps {
   library: Library;
   stats: StatsCounter;
   log: Logger;
@@ -39,7 +39,7 @@ export interface UploadDeps {
 }
 
 /** The upload server's dependencies, with any limit overridden. */
-export type UploadServerDeps = UploadDeps & Partial<UploadLimits>;
+type UploadServerDeps = UploadDeps & Partial<UploadLimits>;
 
 /** What a request on a transfer connection resolved to. */
 type Step = 'next' | 'end';

@@ -11,7 +11,7 @@ import { diskError, TransferError } from './source-conn.js';
 import { SocketReader } from './socket-reader.js';
 
 /** What a seed-peer GET needs from the download side. */
-export interface V1FetchContext {
+interface V1FetchContext {
   connectTimeoutMs?: number;
   /** Milliseconds to wait after receiving `n` bytes for download `d` (bandwidth limits). */
   throttle: (d: Download, n: number) => number;

@@ -78,7 +78,7 @@ export async function openSource(dialer: SourceDialer, source: PeerAddress, sign
 }
 
 /** Send a request and wait for its answer; `queued` frames on the way report the queue position. */
-export async function request(c: SourceConn, msg: V2Message, onQueued?: (position: number) => void): Promise<V2Message> {
+async function request(c: SourceConn, msg: V2Message, onQueued?: (position: number) => void): Promise<V2Message> {
   c.socket.write(encodeFrame(msg));
   for (;;) {
     const m = await c.reader.frame(c.decoder, 30_000);
@@ -93,7 +93,7 @@ export async function request(c: SourceConn, msg: V2Message, onQueued?: (positio
 }
 
 /** A file's identity as a source announces it. */
-export interface SourceHead {
+interface SourceHead {
   name: string;
   size: number;
   sha256: string;

@@ -37,7 +37,7 @@ const hops = z.number().int().min(0).max(255);
 
 /** `fw`: the responder is firewalled (neighbours could not dial it back): a download from it needs it to dial out. */
 const peerRef = z.object({ host: hostField, port: portField, peerId, fw: z.boolean().optional() }).strict();
-export const fileRef = z.object({ name: fileName, size: count, type: mediaType, sha256 }).strict();
+const fileRef = z.object({ name: fileName, size: count, type: mediaType, sha256 }).strict();
 
 const hello = z
   .object({
@@ -51,7 +51,7 @@ const hello = z
   })
   .strict();
 
-export const v2MessageSchema = z.discriminatedUnion('t', [
+const v2MessageSchema = z.discriminatedUnion('t', [
   hello,
   z.object({ t: z.literal('ka') }).strict(),
   z.object({ t: z.literal('bye'), reason: z.string().max(256) }).strict(),
@@ -92,7 +92,7 @@ export const v2MessageSchema = z.discriminatedUnion('t', [
 ]);
 
 export type V2Message = z.infer<typeof v2MessageSchema>;
-export type V2MessageType = V2Message['t'];
+type V2MessageType = V2Message['t'];
 export type V2Of<T extends V2MessageType> = Extract<V2Message, { t: T }>;
 export type FileRef = z.infer<typeof fileRef>;
 

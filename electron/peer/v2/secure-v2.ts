@@ -40,7 +40,7 @@ export interface SecureV2Link {
   remoteId: string;
 }
 
-export interface DialV2Options {
+interface DialV2Options {
   /** The ID the peer at this address must prove (a pin, or the ID a hit named). */
   expectedId?: string;
   timeoutMs: number;
@@ -97,7 +97,7 @@ export async function dialSecureV2(
 }
 
 /** An inbound v2 link after TLS and the magic; the hello is next in `rest` and on the socket. */
-export interface AcceptedV2 {
+interface AcceptedV2 {
   socket: tls.TLSSocket;
   /** What arrived after the magic (the start of the hello). */
   rest: Buffer;
