@@ -17,10 +17,10 @@ const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 const ZONES = [
   {
     // The peer is plain Node, shared by every front end: no adapter (cli, serve, web-host, main, ipc, preload,
-    // app-protocol, media-response, ...) and no Electron.
+    // app-protocol, ...) and no Electron.
     files: 'electron/peer/',
     allowed: (target) => !target.startsWith('electron/') || target.startsWith('electron/peer/'),
-    why: 'electron/peer/ imports no adapter (cli, serve, web-host, main, ipc, preload, app-protocol, media-response)',
+    why: 'electron/peer/ imports no adapter (cli, serve, web-host, main, ipc, preload, app-protocol)',
     bare: (name) => name === 'electron' || name.startsWith('electron/'),
   },
   {

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { RENDERER_CSP_HEADER } from './csp.js';
-import { mediaResponse } from './media-response.js';
+import { FileStreamSource } from './peer/stream/file-stream-source.js';
 import { streamWebResponse } from './peer/stream/web-stream.js';
 import type { StreamSource } from './peer/stream/stream-source.js';
 import { staticContentType } from './static-types.js';
@@ -47,7 +46,8 @@ export function appProtocolHandler(rendererDir: string): (req: Request) => Promi
 /**
  * The handler of `mactella-media://local/NAME`: previews of files in the
  * peer's index, and nothing else (`mediaPath` knows only indexed files),
- * still plain files inside `sharedRoot()` when they are opened. And of
+ * still plain files inside `sharedRoot()` when they are opened, answered
+ * by the same streaming core as streams. And of
  * `mactella-media://stream/ID`: an open stream, answered with Range here
  * (a `net.fetch` of a file URL would ignore Range, electron#38749), bytes
  * served only once verified and waited for when missing.
@@ -72,13 +72,9 @@ export function mediaProtocolHandler(
     }
     const file = mediaPath(name);
     if (!file) return notFound();
-    try {
-      const m = await mediaResponse(file, sharedRoot(), req.headers.get('range'));
-      if (m.status === 404) return notFound();
-      const body = m.body ? (Readable.toWeb(m.body) as ReadableStream<Uint8Array>) : null;
-      return new Response(body, { status: m.status, headers: m.headers });
-    } catch {
-      return notFound();
-    }
+    // Gone, swapped for a symlink, or out of the shared folder since indexing: not found.
+    const source = await FileStreamSource.open(file, { root: sharedRoot() }).catch(() => undefined);
+    if (!source) return notFound();
+    return streamWebResponse(source, req, {}, () => void source.close().catch(() => {}));
   };
 }

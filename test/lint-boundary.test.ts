@@ -26,7 +26,6 @@ const AREAS: { area: string; refused: [string, string][]; allowed: { title: stri
       ["import { parseCommand } from '../../cli-commands.js';", 'electron/peer/v2/x.ts'],
       ["import { startWebHost } from '../web-host/server.js';", 'electron/peer/x.ts'],
       ["export * from '../ipc.js';", 'electron/peer/x.ts'],
-      ["import { mediaResponse } from '../media-response.js';", 'electron/peer/x.ts'],
       ["import { appProtocolHandler } from '../app-protocol.js';", 'electron/peer/x.ts'],
       ["const m = await import('../main.js');", 'electron/peer/x.ts'],
       ["import { app } from 'electron';", 'electron/peer/x.ts'],

@@ -1,10 +1,10 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RENDERER_CSP_HEADER } from '../csp.js';
-import { mediaResponse } from '../media-response.js';
 import type { Logger } from '../peer/logger.js';
 import type { OperationHandlers } from '../peer/operations.js';
 import type { Peer } from '../peer/peer.js';
+import { FileStreamSource } from '../peer/stream/file-stream-source.js';
 import { serveStream } from '../peer/stream/http-stream.js';
 import type { StreamSource } from '../peer/stream/stream-source.js';
 import { checkRequest, type TokenCarrier } from './guard.js';
@@ -52,7 +52,7 @@ function plain(res: ServerResponse, status: number, text: string, extra: Record<
 }
 
 /** `http://HOST:PORT` as a browser should be pointed at it (a wildcard bind is reached on loopback). */
-export function displayHost(host: string): string {
+function displayHost(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
   if (host === '::') return '[::1]';
   return host.includes(':') ? `[${host}]` : host;
@@ -114,16 +114,14 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       // Only files in the peer's index have a path; anything else (../, absolute, unknown) is simply not found.
       const file = opts.peer.mediaPath(name);
       if (!file) return plain(res, 404, 'not a shared file');
-      const m = await mediaResponse(file, opts.peer.settings().sharedDir, req.headers.range);
-      if (m.status === 404) return plain(res, 404, 'not a shared file');
-      res.writeHead(m.status, { ...SECURITY_HEADERS, ...m.headers });
-      if (req.method === 'HEAD' || !m.body) {
-        m.body?.destroy();
-        return void res.end();
+      // Gone, swapped for a symlink, or out of the shared folder since indexing: not found either.
+      const source = await FileStreamSource.open(file, { root: opts.peer.settings().sharedDir }).catch(() => undefined);
+      if (!source) return plain(res, 404, 'not a shared file');
+      try {
+        return await serveStream(req, res, source, SECURITY_HEADERS);
+      } finally {
+        await source.close();
       }
-      m.body.on('error', () => res.destroy());
-      res.on('close', () => m.body?.destroy());
-      return void m.body.pipe(res);
     }
 
     if (url.pathname.startsWith('/stream/')) {

@@ -5,7 +5,10 @@ import { isRealPathInside } from '../safe-path.js';
 import type { ByteRange } from './byte-range.js';
 import { abortError, readFully, type StreamSource } from './stream-source.js';
 
-/** Refused to open: not a regular file, a symlink, or outside the allowed folder. */
+// Not on Windows, where the lstat and real-path checks still apply.
+const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
+
+/** Refused to open: gone, not a regular file, a symlink, or outside the allowed folder. */
 export class StreamFileError extends Error {}
 
 /**
@@ -22,22 +25,29 @@ export class FileStreamSource implements StreamSource {
   ) {}
 
   /**
-   * Open `absPath` for streaming. With `root`, the file must be inside the
-   * real path of `root` (the same check as v1/v2 uploads), checked after
-   * opening against the opened file's identity, so a path swapped between the
-   * check and the open cannot slip through.
+   * Open `absPath` for streaming, the check v1 and v2 make before each
+   * upload: it must be a plain file (lstat, so not a symlink) and, with
+   * `root`, inside the real path of `root`. O_NOFOLLOW and the identity
+   * checks (the opened file is the one lstat saw, and the one the path still
+   * names after the real-path check) close the window between check and
+   * open, should a symlink be swapped in meanwhile.
    */
   static async open(absPath: string, opts: { root?: string; mime?: string } = {}): Promise<FileStreamSource> {
+    const before = await fs.promises.lstat(absPath).catch((err: NodeJS.ErrnoException) => {
+      throw new StreamFileError(`cannot open file (${err.code ?? 'error'})`);
+    });
+    if (before.isSymbolicLink()) throw new StreamFileError('file is a symbolic link');
+    if (!before.isFile()) throw new StreamFileError('not a regular file');
     let fh: FileHandle;
     try {
-      fh = await fs.promises.open(absPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      fh = await fs.promises.open(absPath, fs.constants.O_RDONLY | O_NOFOLLOW);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       throw new StreamFileError(code === 'ELOOP' ? 'file is a symbolic link' : `cannot open file (${code ?? 'error'})`);
     }
     try {
       const st = await fh.stat();
-      if (!st.isFile()) throw new StreamFileError('not a regular file');
+      if (!st.isFile() || !sameFile(st, before)) throw new StreamFileError('the file changed while being opened');
       if (opts.root !== undefined) await checkInside(opts.root, absPath, st);
       return new FileStreamSource(fh, st.size, opts.mime ?? mimeTypeOf(absPath));
     } catch (err) {
@@ -65,9 +75,13 @@ export class FileStreamSource implements StreamSource {
   }
 }
 
+function sameFile(a: fs.Stats, b: fs.Stats): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
 /** The path resolves inside `root` and still names the file we opened. */
 async function checkInside(root: string, absPath: string, opened: fs.Stats): Promise<void> {
+  const inside = await isRealPathInside(root, absPath);
   const now = await fs.promises.stat(absPath).catch(() => undefined);
-  const same = now !== undefined && now.dev === opened.dev && now.ino === opened.ino;
-  if (!same || !(await isRealPathInside(root, absPath))) throw new StreamFileError('file is outside the shared folder');
+  if (!inside || !now || !sameFile(now, opened)) throw new StreamFileError('file is outside the shared folder');
 }
