@@ -31,7 +31,7 @@ export type CliCommand =
   | { cmd: 'LIMIT'; direction: 'up' | 'down'; bytesPerSecond: number }
   | { cmd: 'EMPTY' };
 
-export const USAGE: Record<string, string> = {
+const USAGE: Record<string, string> = {
   LISTL: 'LISTL',
   LISTR: 'LISTR,ip,port',
   SEARCH: 'SEARCH,name,ttl   (ttl 1-7)',
@@ -55,7 +55,7 @@ export const HELP_TEXT = `Commands (the seed's syntax, comma-separated):\n${Obje
   .map((u) => `  ${u}`)
   .join('\n')}`;
 
-export class CommandError extends Error {}
+class CommandError extends Error {}
 
 function usage(cmd: string, why: string): CommandError {
   return new CommandError(`${why}. Usage: ${USAGE[cmd]}`);

@@ -7,7 +7,7 @@ import { MEDIA_SCHEME } from '../shared/desktop.js';
  * inline code, media only from our own origin or the media protocol, and
  * network access only back to our own origin (the web host's WebSocket).
  */
-export const RENDERER_CSP = [
+const RENDERER_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",

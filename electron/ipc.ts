@@ -37,7 +37,7 @@ export interface WebContentsLike {
   isDestroyed(): boolean;
 }
 
-export interface IpcRegistryOptions {
+interface IpcRegistryOptions {
   ipcMain: IpcMainLike;
   operations: OperationHandlers;
   events: Pick<TypedEmitter<EventPayloads>, 'onAny'>;
@@ -54,7 +54,7 @@ export interface IpcRegistryOptions {
   maxQueue?: number;
 }
 
-export class IpcRefused extends Error {}
+class IpcRefused extends Error {}
 
 const showInFolderArgs = z.object({ id: z.string().min(1).max(128) }).strict();
 

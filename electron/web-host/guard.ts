@@ -40,7 +40,7 @@ function bearer(req: Pick<IncomingMessage, 'headers'>): string | undefined {
 }
 
 /** The token a request carries in the place its kind allows, if any. */
-export function requestToken(req: Pick<IncomingMessage, 'url' | 'headers'>, carrier: TokenCarrier): string | undefined {
+function requestToken(req: Pick<IncomingMessage, 'url' | 'headers'>, carrier: TokenCarrier): string | undefined {
   switch (carrier) {
     case 'page':
       return undefined;
@@ -56,7 +56,7 @@ export function requestToken(req: Pick<IncomingMessage, 'url' | 'headers'>, carr
 }
 
 /** Split a Host header into hostname and port (`[::1]:80` → `::1`, 80). */
-export function parseHostHeader(host: string): { hostname: string; port: number | undefined } | undefined {
+function parseHostHeader(host: string): { hostname: string; port: number | undefined } | undefined {
   const m = /^\[([0-9a-f:.]+)\](?::(\d{1,5}))?$/i.exec(host) ?? /^([^:[\]]+)(?::(\d{1,5}))?$/.exec(host);
   if (!m) return undefined;
   return { hostname: m[1]!.toLowerCase(), port: m[2] === undefined ? undefined : Number(m[2]) };
@@ -76,7 +76,7 @@ export function isAllowedHost(hostHeader: string | undefined, port: number, boun
 }
 
 /** The request's own origin, as a browser on this page would send it. */
-export function ownOrigin(hostHeader: string): string {
+function ownOrigin(hostHeader: string): string {
   return `http://${hostHeader.trim().toLowerCase()}`;
 }
 
@@ -85,7 +85,7 @@ export function ownOrigin(hostHeader: string): string {
  * always send Origin there); for plain GETs a missing Origin is fine, a
  * foreign one is not. `Sec-Fetch-Site: cross-site` is refused too.
  */
-export function isAllowedOrigin(req: Pick<IncomingMessage, 'headers'>, required: boolean): boolean {
+function isAllowedOrigin(req: Pick<IncomingMessage, 'headers'>, required: boolean): boolean {
   const host = req.headers.host;
   if (!host) return false;
   if (req.headers['sec-fetch-site'] === 'cross-site') return false;
@@ -94,7 +94,7 @@ export function isAllowedOrigin(req: Pick<IncomingMessage, 'headers'>, required:
   return origin.toLowerCase() === ownOrigin(host);
 }
 
-export type GuardResult = { ok: true } | { ok: false; status: 401 | 403; reason: string };
+type GuardResult = { ok: true } | { ok: false; status: 401 | 403; reason: string };
 
 /** All three checks, in the order that leaks least: Host, then Origin, then the token (except for the public `page` files). */
 export function checkRequest(

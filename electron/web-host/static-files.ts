@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { staticContentType } from '../static-types.js';
 
-export interface StaticFile {
+interface StaticFile {
   body: Buffer;
   type: string;
 }

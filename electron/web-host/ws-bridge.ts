@@ -9,7 +9,7 @@ import { TokenBucket } from '../peer/token-bucket.js';
 import { WS_PROTOCOL } from './guard.js';
 
 /** Largest message a browser may send: operation arguments are small (1,000 import paths at most). */
-export const WS_MAX_PAYLOAD = 1024 * 1024;
+const WS_MAX_PAYLOAD = 1024 * 1024;
 /** Calls one connection may have running at once. */
 const MAX_IN_FLIGHT = 32;
 /** Messages per second one connection may send (token bucket: rate, burst). */
@@ -29,7 +29,7 @@ const clientMessage = z
   })
   .strict();
 
-export interface WsBridgeOptions {
+interface WsBridgeOptions {
   peer: Pick<Peer, 'events'>;
   operations: OperationHandlers;
   log: Logger;

@@ -9,7 +9,7 @@ import { TYPE_LABELS } from './file-icon.js';
 import { SeekBar } from './player-seek-bar.js';
 import './player-panel.css';
 
-export interface PlayerPanelProps {
+interface PlayerPanelProps {
   name: string;
   type: MediaType;
   url: string;

@@ -5,7 +5,7 @@ import type { ConnectionState } from './host.js';
 /** The part of the DOM WebSocket this client uses (so tests can pass a fake). */
 export type SocketLike = Pick<WebSocket, 'readyState' | 'send' | 'close' | 'onopen' | 'onclose' | 'onerror' | 'onmessage'>;
 
-export interface WsApiOptions {
+interface WsApiOptions {
   /** Creates a socket to the host (with the token in its URL). */
   connect: () => SocketLike;
   /** A call not answered in this time fails. */
@@ -17,7 +17,7 @@ export interface WsApiOptions {
   clearTimer?: (t: unknown) => void;
 }
 
-export interface WsApi extends MacTellaApi {
+interface WsApi extends MacTellaApi {
   onConnectionChange(listener: (state: ConnectionState) => void): () => void;
   close(): void;
 }

@@ -10,7 +10,7 @@ export interface ByteSpan {
 }
 
 /** What the player panel shows. */
-export interface PlayerItem {
+interface PlayerItem {
   name: string;
   type: MediaType;
   /** Where the media element reads from (a Range-capable URL). */

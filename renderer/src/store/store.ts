@@ -11,7 +11,7 @@ import { createTransfersSlice } from './transfers-slice.js';
 import type { AppState } from './types.js';
 import { createUiSlice } from './ui-slice.js';
 
-export interface AppStoreOptions {
+interface AppStoreOptions {
   /** Search hits are folded into the store in batches this often (ms), so 10,000 hits do not mean 10,000 renders. */
   hitFlushMs?: number;
 }
