@@ -100,6 +100,8 @@ describe('desktop package (electron-builder --linux dir, stand-in Electron)', ()
       'reflect-metadata',
       'bonjour-service',
       '@achingbrain/nat-port-mapper',
+      '@achingbrain/ssdp',
+      'xml2js',
       'bittorrent-dht',
     ])
       expect(packages, `runtime dependency ${dep}`).toContain(dep);

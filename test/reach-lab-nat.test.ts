@@ -1,8 +1,10 @@
 /**
  * Port mapping and reachability in the network lab: home A's router RA runs
  * miniupnpd (IGD v1 description, as most home routers, plus NAT-PMP), home C's
- * router runs miniupnpd with the IGD v2 description, home B's router RB only
- * masquerades. A host on the "public" segment dials the external addresses.
+ * router runs miniupnpd with the IGD v2 description, home D's router runs
+ * miniupnpd with the IGD v1 description and no NAT-PMP (UPnP-IGD v1 is the only
+ * way in), home B's router RB only masquerades. A host on the "public" segment
+ * dials the external addresses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideReachability, type DialBackResult } from '../electron/peer/reach/reachability.js';
@@ -27,7 +29,7 @@ describe.skipIf(unavailable !== null)(title, () => {
 
   beforeAll(async () => {
     lab = await Lab.create();
-    for (const s of ['pub', 'ha', 'hb', 'hc']) await lab.addSwitch(s);
+    for (const s of ['pub', 'ha', 'hb', 'hc', 'hd']) await lab.addSwitch(s);
     await lab.addRouter('ra', {
       wan: { switch: 'pub', address: `${PUBLIC_NET}.1/24` },
       lan: { switch: 'ha', address: '192.168.1.1/24' },
@@ -39,9 +41,15 @@ describe.skipIf(unavailable !== null)(title, () => {
       lan: { switch: 'hc', address: '192.168.1.1/24' },
       upnp: { igdV1: false },
     });
+    await lab.addRouter('rd', {
+      wan: { switch: 'pub', address: `${PUBLIC_NET}.5/24` },
+      lan: { switch: 'hd', address: '192.168.1.1/24' },
+      upnp: { igdV1: true, natpmp: false },
+    });
     await lab.addHost('a1', { switch: 'ha', address: '192.168.1.10/24' }, '192.168.1.1');
     await lab.addHost('b1', { switch: 'hb', address: '192.168.1.10/24' }, '192.168.1.1');
     await lab.addHost('c1', { switch: 'hc', address: '192.168.1.10/24' }, '192.168.1.1');
+    await lab.addHost('d1', { switch: 'hd', address: '192.168.1.10/24' }, '192.168.1.1');
     await lab.addHost('pub1', { switch: 'pub', address: `${PUBLIC_NET}.10/24` });
   }, 60_000);
 
@@ -86,6 +94,38 @@ describe.skipIf(unavailable !== null)(title, () => {
     expect((await dialFromPublic(m.externalHost, m.externalPort)).ok).toBe(false);
   }, 60_000);
 
+  it('UPnP-IGD v1 only (no NAT-PMP): after NAT-PMP and IGDv2 fail, IGDv1 maps the port, the public host reaches it, the lease is renewed, stop removes it', async () => {
+    expect((await dialFromPublic(`${PUBLIC_NET}.5`, 7400)).ok).toBe(false);
+
+    const d1 = agent('d1', { kind: 'map', port: 7400, leaseSeconds: 2, greeting: 'hello from d1' });
+    const mapped = await d1.waitFor((e) => e.event === 'mapped' || e.event === 'unmappable', 30_000, 'mapping');
+    expect(mapped.event, JSON.stringify(mapped)).toBe('mapped');
+    const m = mapped.mapping as PortMapping;
+    expect(m).toMatchObject({
+      method: 'upnp-v1',
+      gateway: '192.168.1.1',
+      externalHost: `${PUBLIC_NET}.5`,
+      externalPort: 7400,
+      internalHost: '192.168.1.10',
+    });
+    // The doctor's list: each method tried in order, the first two with their reason.
+    const attempts = mapped.attempts as { method: string; ok: boolean; error?: string }[];
+    expect(attempts.map((a) => [a.method, a.ok])).toEqual([
+      ['pmp', false],
+      ['upnp', false],
+      ['upnp-v1', true],
+    ]);
+
+    expect(await dialFromPublic(m.externalHost, m.externalPort)).toMatchObject({ ok: true, greeting: 'hello from d1' });
+    await d1.waitFor((e) => e.event === 'renewed', 10_000, 'renewal');
+    // Still reachable after the renewal (it re-maps the same port).
+    expect(await dialFromPublic(m.externalHost, m.externalPort)).toMatchObject({ ok: true, greeting: 'hello from d1' });
+
+    await d1.stop();
+    expect(d1.events.some((e) => e.event === 'unmapped')).toBe(true);
+    expect((await dialFromPublic(m.externalHost, m.externalPort)).ok).toBe(false);
+  }, 90_000);
+
   it('a router without UPnP or NAT-PMP: mapping fails with a reason for each protocol and the verdict is firewalled', async () => {
     const b1 = agent('b1', { kind: 'map', port: 7200, greeting: 'hello from b1' });
     const result = await b1.waitFor((e) => e.event === 'mapped' || e.event === 'unmappable', 20_000, 'mapping');
@@ -94,6 +134,7 @@ describe.skipIf(unavailable !== null)(title, () => {
     expect(attempts.map((a) => [a.method, a.ok])).toEqual([
       ['pmp', false],
       ['upnp', false],
+      ['upnp-v1', false],
     ]);
     expect(attempts.every((a) => (a.error ?? '').length > 0)).toBe(true);
 

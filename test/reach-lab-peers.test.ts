@@ -156,7 +156,7 @@ describe.skipIf(unavailable !== null)(title, () => {
     expect(a1Doctor).toMatch(/ok {3}LAN discovery: 1 nearby peer/);
     expect(a1Doctor).toMatch(/ok {3}DHT rendezvous: network "mactella", \d+ node\(s\), \d+ peer\(s\) found/);
     const b1Doctor = (await home[2]!.command('DOCTOR', /relays:/)).join('\n');
-    expect(b1Doctor).toMatch(/FAIL port mapping: NAT-PMP: .+; UPnP: .+\n {7}-> .*forward TCP port 8003/);
+    expect(b1Doctor).toMatch(/FAIL port mapping: NAT-PMP: .+; UPnP IGDv2: .+; UPnP IGDv1: .+\n {7}-> .*forward TCP port 8003/);
 
     // Reachability from neighbours dialling back: home A mapped, the public peer open, home B firewalled,
     // and hits from home B say so.

@@ -96,6 +96,6 @@ describe.skipIf(unavailable !== null)(title, () => {
     const b1Map2 = b1Doc.checks.find((c) => c.name === 'port mapping')!;
     expect(b1Map2.status).toBe('fail');
     expect(b1Map2.advice).toMatch(/forward TCP port 7003/);
-    expect(b1Doc.text).toMatch(/FAIL port mapping: NAT-PMP: .+; UPnP: .+/);
+    expect(b1Doc.text).toMatch(/FAIL port mapping: NAT-PMP: .+; UPnP IGDv2: .+; UPnP IGDv1: .+/);
   }, 120_000);
 });

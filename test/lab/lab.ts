@@ -125,8 +125,8 @@ export interface LinkSpec {
 export interface RouterSpec {
   wan: LinkSpec;
   lan: LinkSpec;
-  /** Run miniupnpd (UPnP-IGD and NAT-PMP) on this router. */
-  upnp?: { igdV1?: boolean };
+  /** Run miniupnpd (UPnP-IGD, and NAT-PMP unless `natpmp: false`) on this router. */
+  upnp?: { igdV1?: boolean; natpmp?: boolean };
 }
 
 /** A running miniupnpd. */
@@ -231,7 +231,7 @@ export class Lab {
         'listening_ip=lan0',
         'port=0',
         `ext_ip=${ipOf(spec.wan.address)}`,
-        'enable_natpmp=yes',
+        `enable_natpmp=${spec.upnp?.natpmp === false ? 'no' : 'yes'}`,
         'enable_upnp=yes',
         'secure_mode=yes',
         'system_uptime=yes',
@@ -254,9 +254,10 @@ export class Lab {
     let log = '';
     child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-    // Ready when it listens for NAT-PMP / HTTP; its log says so.
+    // Ready when it listens for NAT-PMP (or, without it, HTTP); its log says so.
+    const ready = spec.upnp?.natpmp === false ? /HTTP listening on port/ : /Listening for NAT-PMP/;
     const deadline = Date.now() + 5000;
-    while (!/Listening for NAT-PMP/.test(log)) {
+    while (!ready.test(log)) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`miniupnpd did not start:\n${log}`);
       await new Promise((r) => setTimeout(r, 50));
     }

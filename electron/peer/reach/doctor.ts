@@ -5,6 +5,7 @@
  */
 import type { DoctorCheck, DoctorReport, DoctorStatus } from '../../../shared/types.js';
 import type { ReachSnapshot } from './reach-service.js';
+import { mappingMethodLabel } from './port-mapping.js';
 
 export type { DoctorCheck, DoctorReport, DoctorStatus };
 
@@ -73,10 +74,10 @@ function mapping(s: ReachSnapshot): DoctorCheck {
     return {
       name: 'port mapping',
       status: 'ok',
-      detail: `${m.method === 'pmp' ? 'NAT-PMP' : 'UPnP'} ${m.externalHost}:${m.externalPort} -> ${m.internalHost}:${m.internalPort}`,
+      detail: `${mappingMethodLabel(m.method)} ${m.externalHost}:${m.externalPort} -> ${m.internalHost}:${m.internalPort}`,
     };
   }
-  const tried = s.mapping.attempts.map((a) => `${a.method === 'pmp' ? 'NAT-PMP' : 'UPnP'}: ${a.error ?? 'failed'}`).join('; ');
+  const tried = s.mapping.attempts.map((a) => `${mappingMethodLabel(a.method)}: ${a.error ?? 'failed'}`).join('; ');
   return {
     name: 'port mapping',
     status: 'fail',

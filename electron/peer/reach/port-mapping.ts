@@ -1,23 +1,32 @@
 /**
- * Map our v2 port on the home router with NAT-PMP or UPnP-IGD
- * (@achingbrain/nat-port-mapper), renew the lease while running, remove it on
- * stop, and report the external address others can dial.
+ * Map our v2 port on the home router with NAT-PMP, UPnP-IGD v2
+ * (@achingbrain/nat-port-mapper) or UPnP-IGD v1 (./upnp-igd1.ts), renew the
+ * lease while running, remove it on stop, and report the external address
+ * others can dial.
  *
- * Both protocols talk to the LAN's router (SSDP is multicast), so nothing is
- * sent until {@link PortMapper.start}, which the peer calls only when enabled.
+ * All talk to the LAN's router (SSDP is multicast), so nothing is sent until
+ * {@link PortMapper.start}, which the peer calls only when enabled.
  *
- * Note: nat-port-mapper 4 speaks UPnP-IGD *v2* only (AddAnyPortMapping on
- * WANIPConnection:2). A router that describes itself as IGD v1 (most home
- * routers, and miniupnpd with force_igd_desc_v1=yes) is not found over UPnP;
- * NAT-PMP, tried first, covers those that also speak it.
+ * nat-port-mapper 4 speaks UPnP-IGD v2 only (AddAnyPortMapping on
+ * WANIPConnection:2); most home routers (and miniupnpd with
+ * force_igd_desc_v1=yes) describe themselves as IGD v1, hence the third method.
  */
 import { pmpNat, upnpNat, type Gateway } from '@achingbrain/nat-port-mapper';
 import { silentLogger, type Logger } from '../logger.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { defaultGateway4, localAddressToward } from './default-gateway.js';
+import { Igd1Gateway } from './upnp-igd1.js';
 
-/** How a port was mapped. */
-export type MappingMethod = 'pmp' | 'upnp';
+/** How a port was mapped: NAT-PMP, UPnP-IGD v2 or UPnP-IGD v1. */
+export type MappingMethod = 'pmp' | 'upnp' | 'upnp-v1';
+
+/** The order tried when none is given. */
+const DEFAULT_METHODS: MappingMethod[] = ['pmp', 'upnp', 'upnp-v1'];
+
+/** A method's name as people know it, for the doctor and the reachability reason. */
+export function mappingMethodLabel(method: MappingMethod): string {
+  return { pmp: 'NAT-PMP', upnp: 'UPnP IGDv2', 'upnp-v1': 'UPnP IGDv1' }[method];
+}
 
 /** A mapping in place on the router. */
 export interface PortMapping {
@@ -52,9 +61,9 @@ interface PortMapperEvents {
 interface PortMapperOptions {
   /** The local TCP port to map (our v2 port). */
   port: number;
-  /** Protocols to try, in order (default NAT-PMP, then UPnP). */
+  /** Protocols to try, in order (default NAT-PMP, then UPnP IGDv2, then UPnP IGDv1). */
   methods?: MappingMethod[];
-  /** The router for NAT-PMP (default: the default route's gateway). */
+  /** The router for NAT-PMP and UPnP IGDv1 (default: the default route's gateway). */
   gateway?: string;
   /** The local address the mapping points at (default: the one facing the gateway). */
   internalHost?: string;
@@ -69,7 +78,7 @@ interface PortMapperOptions {
 /** Keeps one port mapped on the home router while running. */
 export class PortMapper extends TypedEmitter<PortMapperEvents> {
   private readonly log: Logger;
-  private gateway: Gateway | null = null;
+  private gateway: Gateway | Igd1Gateway | null = null;
   private mapping: PortMapping | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
   private readonly tried: MappingAttempt[] = [];
@@ -94,7 +103,7 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
   /** Try each protocol in turn; resolve with the first mapping made, or null when none worked. */
   async start(): Promise<PortMapping | null> {
     this.stopped = false;
-    for (const method of this.opts.methods ?? ['pmp', 'upnp']) {
+    for (const method of this.opts.methods ?? DEFAULT_METHODS) {
       if (this.stopped) return null;
       const t0 = performance.now();
       try {
@@ -121,11 +130,10 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
   private async mapWith(method: MappingMethod): Promise<PortMapping> {
     const timeoutMs = this.opts.timeoutMs ?? 3000;
     const leaseSeconds = this.opts.leaseSeconds ?? 3600;
+    if (method === 'upnp-v1') return this.mapWithIgd1(timeoutMs, leaseSeconds);
     let gateway: Gateway;
     if (method === 'pmp') {
-      const router = this.opts.gateway ?? (await defaultGateway4());
-      if (!router) throw new Error('no default gateway to ask');
-      gateway = pmpNat(router, { autoRefresh: false });
+      gateway = pmpNat(await this.router(), { autoRefresh: false });
     } else {
       gateway = await findUpnpGateway(timeoutMs);
     }
@@ -143,9 +151,11 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
       })
       .catch((err: Error) => {
         // An unanswered request surfaces as the library's abort: say what it means.
-        throw err.name === 'TimeoutError' || err.name === 'AbortError'
-          ? new Error(`no answer from ${gateway.host} within ${timeoutMs} ms`)
-          : err;
+        if (err.name === 'TimeoutError' || err.name === 'AbortError')
+          throw new Error(`no answer from ${gateway.host} within ${timeoutMs} ms`);
+        // An IGD v1 router answering the v2 search lacks WANIPConnection:2.
+        if (err.message === 'Service not found') throw new Error(`${gateway.host} offers no UPnP IGDv2 WAN service`);
+        throw err;
       });
     return {
       method,
@@ -156,6 +166,25 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
       internalPort: m.internalPort,
       leaseSeconds,
     };
+  }
+
+  private async mapWithIgd1(timeoutMs: number, leaseSeconds: number): Promise<PortMapping> {
+    const router = await this.router();
+    const internalHost = this.opts.internalHost ?? (await localAddressToward(router));
+    const gateway = await Igd1Gateway.find(router, internalHost, timeoutMs);
+    this.gateway = gateway;
+    const m = await gateway.map(this.opts.port, internalHost, {
+      externalPort: this.opts.port,
+      description: this.opts.description ?? 'MacTella',
+      leaseSeconds,
+    });
+    return { method: 'upnp-v1', gateway: router, ...m, leaseSeconds };
+  }
+
+  private async router(): Promise<string> {
+    const router = this.opts.gateway ?? (await defaultGateway4());
+    if (!router) throw new Error('no default gateway to ask');
+    return router;
   }
 
   private scheduleRenewal(): void {

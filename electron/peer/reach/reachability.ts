@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import { TypedEmitter } from '../typed-emitter.js';
-import type { PortMapping } from './port-mapping.js';
+import { mappingMethodLabel, type PortMapping } from './port-mapping.js';
 
 /** What we know about being reachable. */
 type ReachabilityState = 'unknown' | 'open' | 'mapped' | 'firewalled';
@@ -69,7 +69,7 @@ export function decideReachability(
       ? {
           state: 'mapped',
           address,
-          reason: `dialled back at the ${mapping!.method === 'pmp' ? 'NAT-PMP' : 'UPnP'} mapping ${best.host}:${best.port}`,
+          reason: `dialled back at the ${mappingMethodLabel(mapping!.method)} mapping ${best.host}:${best.port}`,
         }
       : { state: 'open', address, reason: `dialled back at ${best.host}:${best.port}` };
   }
