@@ -64,10 +64,9 @@ export class Igd1Gateway {
       bus.on('error', () => {});
       for await (const service of bus.discover({ serviceType: IGD1, signal })) {
         if (service.serviceType !== IGD1) continue;
-        const location = new URL(service.location);
-        const found = location.hostname === router ? controlUrlOf(service.details as Xml, location) : null;
-        if (found) return new Igd1Gateway(router, found.url, found.serviceType, timeoutMs);
-        refused.push(location.host);
+        const gateway = Igd1Gateway.fromDescription(router, new URL(service.location), service.details, timeoutMs);
+        if (gateway) return gateway;
+        refused.push(new URL(service.location).host);
       }
     } catch (err) {
       if (!signal.aborted) throw err;
@@ -76,6 +75,17 @@ export class Igd1Gateway {
     }
     const others = refused.length ? ` (ignored ${refused.join(', ')}: not the gateway or no WAN service)` : '';
     throw new Error(`no UPnP IGDv1 gateway at ${router} answered within ${timeoutMs} ms${others}`);
+  }
+
+  /**
+   * The gateway a device description (parsed by xml2js, as @achingbrain/ssdp
+   * gives it) offers, or null when it was not served by `router` itself, has no
+   * WANIPConnection:1 / WANPPPConnection:1, or puts its control URL elsewhere.
+   */
+  static fromDescription(router: string, location: URL, details: unknown, timeoutMs: number): Igd1Gateway | null {
+    if (location.hostname !== router || !details || typeof details !== 'object') return null;
+    const found = controlUrlOf(details as Xml, location);
+    return found ? new Igd1Gateway(router, found.url, found.serviceType, timeoutMs) : null;
   }
 
   /** Map `externalPort` (TCP) to `internalHost:internalPort`, then read the router's external address. */
