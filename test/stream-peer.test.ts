@@ -45,17 +45,25 @@ async function finished(p: TestPeer, id: string): Promise<TransferInfo> {
   });
 }
 
+/**
+ * A source sharing `size` random bytes as `name` under an upload cap (so a
+ * download takes a while), a peer to play it, and a local stream server.
+ */
+async function sourceAndPlayer(name: string, size: number, maxUploadRate: number) {
+  const original = path.join(tempDir(), name);
+  const sha256 = await randomFile(original, size);
+  const src = await startPeer({ files: { [name]: fs.readFileSync(original) }, options: { maxUploadRate } });
+  const dst = await startPeer();
+  peers.push(src, dst);
+  const server = await LocalStreamServer.start();
+  servers.push(server);
+  return { original, sha256, src, dst, server };
+}
+
 describe('play while it downloads', () => {
   it('plays from the start and after a seek long before the download is done, then the download completes verified', async () => {
-    const root = tempDir();
     const size = 16 * MiB + 4321;
-    const original = path.join(root, 'movie.mp4');
-    const sha256 = await randomFile(original, size);
-    const src = await startPeer({ files: { 'movie.mp4': fs.readFileSync(original) }, options: { maxUploadRate: 2 * MiB } });
-    const dst = await startPeer();
-    peers.push(src, dst);
-    const server = await LocalStreamServer.start();
-    servers.push(server);
+    const { original, sha256, src, dst, server } = await sourceAndPlayer('movie.mp4', size, 2 * MiB);
     const bytes = fs.readFileSync(original);
 
     const info = await dst.peer.streams.open({ name: 'movie.mp4', sha256, size, sources: [src.addr] });
@@ -112,17 +120,10 @@ describe('play while it downloads', () => {
 
 describe('a lying source while streaming', () => {
   it('never gets its piece to the player; the piece is fetched from the honest source', async () => {
-    const root = tempDir();
     const size = 6 * MiB + 99;
-    const original = path.join(root, 'clip.mp4');
-    const sha256 = await randomFile(original, size);
-    const honest = await startPeer({ files: { 'clip.mp4': fs.readFileSync(original) }, options: { maxUploadRate: 4 * MiB } });
-    const dst = await startPeer();
-    peers.push(honest, dst);
+    const { original, sha256, src: honest, dst, server } = await sourceAndPlayer('clip.mp4', size, 4 * MiB);
     const liar = await lyingSource(original, 'clip.mp4');
     liars.push(liar);
-    const server = await LocalStreamServer.start();
-    servers.push(server);
 
     const info = await dst.peer.streams.open({
       name: 'clip.mp4',
