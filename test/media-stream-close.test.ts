@@ -8,13 +8,11 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventPayloads } from '../shared/contract.js';
 import { mediaProtocolHandler } from '../electron/app-protocol.js';
-import { TypedEmitter } from '../electron/peer/typed-emitter.js';
 import type { WebHost } from '../electron/web-host/server.js';
 import { httpRequest } from './helpers/http-request.js';
 import { cleanupTemp, waitFor } from './helpers/harness.js';
-import { startTestWebHost, tempWebRoot } from './helpers/web-host.js';
+import { mediaOnlyPeer, startTestWebHost, tempWebRoot } from './helpers/web-host.js';
 
 const TOKEN = 'media-close-test-token-0123456789';
 const BIG = 8 * 1024 * 1024;
@@ -46,13 +44,7 @@ beforeAll(async () => {
   files['big.mp4'] = path.join(share, 'big.mp4');
   await fs.promises.writeFile(files['small.mp3'], '0123456789');
   await fs.promises.writeFile(files['big.mp4'], Buffer.alloc(BIG, 7));
-  const peer = {
-    events: new TypedEmitter<EventPayloads>(),
-    mediaPath,
-    settings: () => ({ sharedDir: share }),
-    importStream: async () => '',
-  };
-  host = await startTestWebHost(peer, { webRoot: web, token: TOKEN });
+  host = await startTestWebHost(mediaOnlyPeer(share, mediaPath), { webRoot: web, token: TOKEN });
 });
 
 afterAll(async () => {

@@ -6,13 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { EventPayloads } from '../shared/contract.js';
 import { mediaProtocolHandler } from '../electron/app-protocol.js';
-import { TypedEmitter } from '../electron/peer/typed-emitter.js';
 import type { WebHost } from '../electron/web-host/server.js';
 import { httpRequest } from './helpers/http-request.js';
 import { cleanupTemp } from './helpers/harness.js';
-import { startTestWebHost, tempWebRoot } from './helpers/web-host.js';
+import { mediaOnlyPeer, startTestWebHost, tempWebRoot } from './helpers/web-host.js';
 
 const TOKEN = 'symlink-test-token-0123456789';
 const SECRET = 'outside-secret-data';
@@ -49,13 +47,7 @@ beforeAll(async () => {
   await fs.promises.writeFile(path.join(dir, 'secret.mp3'), SECRET);
   await fs.promises.mkdir(path.join(dir, 'outside-album'));
   await fs.promises.writeFile(path.join(dir, 'outside-album', 'track.mp3'), SECRET);
-  const peer = {
-    events: new TypedEmitter<EventPayloads>(),
-    mediaPath,
-    settings: () => ({ sharedDir: share }),
-    importStream: async () => '',
-  };
-  host = await startTestWebHost(peer, { webRoot: web, token: TOKEN });
+  host = await startTestWebHost(mediaOnlyPeer(share, mediaPath), { webRoot: web, token: TOKEN });
 });
 
 beforeEach(async () => {

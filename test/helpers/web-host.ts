@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { EventPayloads } from '../../shared/contract.js';
 import { createOperations } from '../../electron/peer/operations.js';
 import type { Peer } from '../../electron/peer/peer.js';
+import { TypedEmitter } from '../../electron/peer/typed-emitter.js';
 import { startWebHost, type WebHost, type WebHostOptions, type WebHostPeer } from '../../electron/web-host/server.js';
 import { tempDir } from './harness.js';
 
@@ -35,4 +37,9 @@ export async function tempWebRoot(prefix: string): Promise<{ dir: string; web: s
   await fs.promises.mkdir(web, { recursive: true });
   await fs.promises.writeFile(path.join(web, 'index.html'), '<!doctype html><title>MacTella</title>');
   return { dir, web };
+}
+
+/** A stand-in peer for the host's /media tests: it shares `sharedDir`, finds files with `mediaPath` and imports nothing. */
+export function mediaOnlyPeer(sharedDir: string, mediaPath: (name: string) => string | undefined): WebHostPeer {
+  return { events: new TypedEmitter<EventPayloads>(), mediaPath, settings: () => ({ sharedDir }), importStream: async () => '' };
 }
