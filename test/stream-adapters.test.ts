@@ -1,15 +1,12 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventPayloads } from '../shared/contract.js';
 import { mediaProtocolHandler } from '../electron/app-protocol.js';
 import { PieceStreamSource } from '../electron/peer/stream/piece-stream-source.js';
 import { TypedEmitter } from '../electron/peer/typed-emitter.js';
 import type { WebHost } from '../electron/web-host/server.js';
-import { startTestWebHost } from './helpers/web-host.js';
+import { startTestWebHost, tempWebRoot } from './helpers/web-host.js';
 import { httpBytes } from './helpers/http-request.js';
-import { waitFor } from './helpers/harness.js';
+import { cleanupTemp, waitFor } from './helpers/harness.js';
 
 const TOKEN = 'stream-token-0123456789';
 const PIECE = 1000;
@@ -23,10 +20,8 @@ const request = (p: string, headers: Record<string, string> = {}, method = 'GET'
   httpBytes(`http://127.0.0.1:${port}${p}`, { headers, method });
 
 beforeAll(async () => {
-  dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mactella-stream-adapters-'));
-  const web = path.join(dir, 'web');
-  await fs.promises.mkdir(web, { recursive: true });
-  await fs.promises.writeFile(path.join(web, 'index.html'), '<!doctype html><title>MacTella</title>');
+  let web: string;
+  ({ dir, web } = await tempWebRoot('mactella-stream-adapters-'));
   source = new PieceStreamSource({
     size: bytes.length,
     pieceSize: PIECE,
@@ -46,7 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await host?.close();
-  await fs.promises.rm(dir, { recursive: true, force: true });
+  cleanupTemp();
 });
 
 describe('serve: /stream/ID', () => {
