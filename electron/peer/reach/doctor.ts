@@ -17,6 +17,11 @@ interface ListenInfo {
   interfaces: string[];
 }
 
+/** A feature turned off: what switching it on with `--<flag>` would do. */
+function off(name: string, flag: string, purpose: string): DoctorCheck {
+  return { name, status: 'off', detail: 'off', advice: `turn it on with --${flag} (or the setting) to ${purpose}` };
+}
+
 /** Before this long, "no LAN peer yet" is not a problem: mDNS answers take a few hundred ms. */
 const LAN_GRACE_MS = 5000;
 
@@ -35,13 +40,7 @@ function listening(l: ListenInfo): DoctorCheck {
 }
 
 function lan(s: ReachSnapshot): DoctorCheck {
-  if (!s.lan)
-    return {
-      name: 'LAN discovery',
-      status: 'off',
-      detail: 'off',
-      advice: 'turn it on with --lan (or the setting) to find peers on this network with nothing typed',
-    };
+  if (!s.lan) return off('LAN discovery', 'lan', 'find peers on this network with nothing typed');
   const n = s.lan.peers.length;
   if (n > 0) {
     const first = s.lan.firstPeerMs === null ? '' : `, first after ${s.lan.firstPeerMs} ms`;
@@ -62,13 +61,7 @@ function lan(s: ReachSnapshot): DoctorCheck {
 }
 
 function mapping(s: ReachSnapshot): DoctorCheck {
-  if (!s.mapping)
-    return {
-      name: 'port mapping',
-      status: 'off',
-      detail: 'off',
-      advice: 'turn it on with --upnp (or the setting) to open the port on a home router',
-    };
+  if (!s.mapping) return off('port mapping', 'upnp', 'open the port on a home router');
   const m = s.mapping.current;
   if (m) {
     return {
@@ -110,13 +103,7 @@ function reachability(s: ReachSnapshot): DoctorCheck {
 }
 
 function dht(s: ReachSnapshot): DoctorCheck {
-  if (!s.dht)
-    return {
-      name: 'DHT rendezvous',
-      status: 'off',
-      detail: 'off',
-      advice: 'turn it on with --dht (or the setting) to meet peers over the internet with nothing typed',
-    };
+  if (!s.dht) return off('DHT rendezvous', 'dht', 'meet peers over the internet with nothing typed');
   const d = s.dht;
   const detail = `network "${d.network}", ${d.nodes} node(s), ${d.peers.length} peer(s) found`;
   if (d.error || d.nodes === 0) {
