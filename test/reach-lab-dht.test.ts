@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from './lab/agents.js';
-import { Lab, PUBLIC_NET, labUnavailableReason } from './lab/lab.js';
+import { PUBLIC_NET, labUnavailableReason, type Lab } from './lab/lab.js';
+import { BOOTSTRAP, startBootstrapNode, stopLab, twoHomesLab } from './lab/topology.js';
 
 const unavailable = labUnavailableReason();
 const title = unavailable ? `network lab: DHT rendezvous (skipped: ${unavailable})` : 'network lab: DHT rendezvous';
@@ -22,28 +23,14 @@ describe.skipIf(unavailable !== null)(title, () => {
   const agents = new Map<string, Agent>();
 
   beforeAll(async () => {
-    lab = await Lab.create();
-    for (const s of ['pub', 'ha', 'hb']) await lab.addSwitch(s);
-    await lab.addRouter('ra', { wan: { switch: 'pub', address: `${PUBLIC_NET}.1/24` }, lan: { switch: 'ha', address: '192.168.1.1/24' } });
-    await lab.addRouter('rb', { wan: { switch: 'pub', address: `${PUBLIC_NET}.2/24` }, lan: { switch: 'hb', address: '192.168.1.1/24' } });
-    await lab.addHost('a1', { switch: 'ha', address: '192.168.1.10/24' }, '192.168.1.1');
-    await lab.addHost('a2', { switch: 'ha', address: '192.168.1.11/24' }, '192.168.1.1');
-    await lab.addHost('b1', { switch: 'hb', address: '192.168.1.10/24' }, '192.168.1.1');
-    await lab.addHost('pub1', { switch: 'pub', address: `${PUBLIC_NET}.10/24` });
-    await lab.addHost('pub2', { switch: 'pub', address: `${PUBLIC_NET}.11/24` });
-    await lab.addHost('boot', { switch: 'pub', address: `${PUBLIC_NET}.3/24` });
+    lab = await twoHomesLab(['a1', 'a2', 'b1', 'pub1', 'pub2', 'boot']);
   }, 60_000);
 
-  afterAll(async () => {
-    await Promise.all([...agents.values()].map((a) => a.stop()));
-    await lab?.destroy();
-  }, 30_000);
+  afterAll(() => stopLab(lab, agents.values()), 30_000);
 
   it('peers behind two NATs and on the public segment find each other through a private bootstrap node; a private name finds only its members', async () => {
-    const boot = startAgent(lab, 'boot', { kind: 'dht', bootstrap: [], announcePort: 0, dhtPort: 6881 });
-    agents.set('boot', boot);
-    await boot.waitFor((e) => e.event === 'ready', 20_000, 'bootstrap node');
-    const bootstrap = [`${PUBLIC_NET}.3:6881`];
+    agents.set('boot', await startBootstrapNode(lab));
+    const bootstrap = [BOOTSTRAP];
 
     for (const [networkName, hosts] of Object.entries(members)) {
       for (const [host, port] of Object.entries(hosts)) {

@@ -7,6 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from './lab/agents.js';
 import { cleanupStaleLabs, LAB_PREFIX, Lab, labUnavailableReason } from './lab/lab.js';
+import { addLan, stopLab } from './lab/topology.js';
 
 const unavailable = labUnavailableReason();
 const title = unavailable ? `network lab: LAN (skipped: ${unavailable})` : 'network lab: LAN';
@@ -18,14 +19,10 @@ describe.skipIf(unavailable !== null)(title, () => {
 
   beforeAll(async () => {
     lab = await Lab.create();
-    await lab.addSwitch('lan');
-    for (let i = 0; i < 3; i++) await lab.addHost(`h${i}`, { switch: 'lan', address: `192.168.7.${11 + i}/24` });
+    await addLan(lab, 3);
   }, 30_000);
 
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await lab?.destroy();
-  }, 30_000);
+  afterAll(() => stopLab(lab, agents), 30_000);
 
   it('three peers on one bridge find each other by mDNS within 3 s of starting', async () => {
     agents = ids.map((peerId, i) => startAgent(lab, `h${i}`, { kind: 'lan', peerId, port: 7001 + i }));

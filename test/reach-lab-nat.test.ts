@@ -9,8 +9,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideReachability, type DialBackResult } from '../electron/peer/reach/reachability.js';
 import type { PortMapping } from '../electron/peer/reach/port-mapping.js';
+import type { AgentJob } from './lab/agent.js';
 import { startAgent, type Agent, type AgentEvent } from './lab/agents.js';
 import { Lab, PUBLIC_NET, upnpUnavailableReason } from './lab/lab.js';
+import { addHome, addHosts, addTwoHomes, stopLab } from './lab/topology.js';
 
 const unavailable = upnpUnavailableReason();
 const title = unavailable ? `network lab: NAT and port mapping (skipped: ${unavailable})` : 'network lab: NAT and port mapping';
@@ -27,43 +29,33 @@ describe.skipIf(unavailable !== null)(title, () => {
   const dialFromPublic = async (host: string, port: number): Promise<AgentEvent> =>
     agent('pub1', { kind: 'probe', host, port, timeoutMs: 1500 }).waitFor((e) => e.event === 'probed', 20_000, 'probe');
 
+  /** Start a mapping agent in `host` and wait for its result (mapped or unmappable). */
+  const mapFrom = async (host: string, job: Omit<Extract<AgentJob, { kind: 'map' }>, 'kind'>, timeoutMs = 20_000) => {
+    const a = agent(host, { kind: 'map', ...job });
+    return { a, result: await a.waitFor((e) => e.event === 'mapped' || e.event === 'unmappable', timeoutMs, 'mapping') };
+  };
+  /** Stop a mapping agent: it removed its mapping, and the public host no longer gets through. */
+  const stopRemovesMapping = async (a: Agent, m: PortMapping) => {
+    await a.stop();
+    expect(a.events.some((e) => e.event === 'unmapped')).toBe(true);
+    expect((await dialFromPublic(m.externalHost, m.externalPort)).ok).toBe(false);
+  };
+
   beforeAll(async () => {
     lab = await Lab.create();
-    for (const s of ['pub', 'ha', 'hb', 'hc', 'hd']) await lab.addSwitch(s);
-    await lab.addRouter('ra', {
-      wan: { switch: 'pub', address: `${PUBLIC_NET}.1/24` },
-      lan: { switch: 'ha', address: '192.168.1.1/24' },
-      upnp: { igdV1: true },
-    });
-    await lab.addRouter('rb', { wan: { switch: 'pub', address: `${PUBLIC_NET}.2/24` }, lan: { switch: 'hb', address: '192.168.1.1/24' } });
-    await lab.addRouter('rc', {
-      wan: { switch: 'pub', address: `${PUBLIC_NET}.4/24` },
-      lan: { switch: 'hc', address: '192.168.1.1/24' },
-      upnp: { igdV1: false },
-    });
-    await lab.addRouter('rd', {
-      wan: { switch: 'pub', address: `${PUBLIC_NET}.5/24` },
-      lan: { switch: 'hd', address: '192.168.1.1/24' },
-      upnp: { igdV1: true, natpmp: false },
-    });
-    await lab.addHost('a1', { switch: 'ha', address: '192.168.1.10/24' }, '192.168.1.1');
-    await lab.addHost('b1', { switch: 'hb', address: '192.168.1.10/24' }, '192.168.1.1');
-    await lab.addHost('c1', { switch: 'hc', address: '192.168.1.10/24' }, '192.168.1.1');
-    await lab.addHost('d1', { switch: 'hd', address: '192.168.1.10/24' }, '192.168.1.1');
-    await lab.addHost('pub1', { switch: 'pub', address: `${PUBLIC_NET}.10/24` });
+    await addTwoHomes(lab, ['a1', 'b1', 'pub1'], { upnpA: true });
+    await addHome(lab, 'c', 4, { igdV1: false });
+    await addHome(lab, 'd', 5, { igdV1: true, natpmp: false });
+    await addHosts(lab, ['c1', 'd1']);
   }, 60_000);
 
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await lab?.destroy();
-  }, 30_000);
+  afterAll(() => stopLab(lab, agents), 30_000);
 
   it('NAT-PMP on an IGD-v1 router: the public host reaches the mapped port, the lease is renewed, and stop removes it', async () => {
     // The NAT is real: nothing reaches home A from outside before the mapping.
     expect((await dialFromPublic(`${PUBLIC_NET}.1`, 7100)).ok).toBe(false);
 
-    const a1 = agent('a1', { kind: 'map', port: 7100, leaseSeconds: 2, greeting: 'hello from a1' });
-    const mapped = await a1.waitFor((e) => e.event === 'mapped' || e.event === 'unmappable', 20_000, 'mapping');
+    const { a: a1, result: mapped } = await mapFrom('a1', { port: 7100, leaseSeconds: 2, greeting: 'hello from a1' });
     expect(mapped.event, JSON.stringify(mapped)).toBe('mapped');
     const m = mapped.mapping as PortMapping;
     expect(m).toMatchObject({ method: 'pmp', externalHost: `${PUBLIC_NET}.1`, externalPort: 7100, internalHost: '192.168.1.10' });
@@ -77,28 +69,22 @@ describe.skipIf(unavailable !== null)(title, () => {
     // A 2 s lease is renewed at half-time while running.
     await a1.waitFor((e) => e.event === 'renewed', 5000, 'renewal');
 
-    await a1.stop();
-    expect(a1.events.some((e) => e.event === 'unmapped')).toBe(true);
-    expect((await dialFromPublic(m.externalHost, m.externalPort)).ok).toBe(false);
+    await stopRemovesMapping(a1, m);
   }, 60_000);
 
   it('UPnP-IGD v2: the mapping is made over SOAP, reachable from outside, and removed on stop', async () => {
-    const c1 = agent('c1', { kind: 'map', port: 7300, methods: ['upnp'], greeting: 'hello from c1' });
-    const mapped = await c1.waitFor((e) => e.event === 'mapped' || e.event === 'unmappable', 20_000, 'mapping');
+    const { a: c1, result: mapped } = await mapFrom('c1', { port: 7300, methods: ['upnp'], greeting: 'hello from c1' });
     expect(mapped.event, JSON.stringify(mapped)).toBe('mapped');
     const m = mapped.mapping as PortMapping;
     expect(m).toMatchObject({ method: 'upnp', externalHost: `${PUBLIC_NET}.4`, externalPort: 7300 });
     expect(await dialFromPublic(m.externalHost, m.externalPort)).toMatchObject({ ok: true, greeting: 'hello from c1' });
-    await c1.stop();
-    expect(c1.events.some((e) => e.event === 'unmapped')).toBe(true);
-    expect((await dialFromPublic(m.externalHost, m.externalPort)).ok).toBe(false);
+    await stopRemovesMapping(c1, m);
   }, 60_000);
 
   it('UPnP-IGD v1 only (no NAT-PMP): after NAT-PMP and IGDv2 fail, IGDv1 maps the port, the public host reaches it, the lease is renewed, stop removes it', async () => {
     expect((await dialFromPublic(`${PUBLIC_NET}.5`, 7400)).ok).toBe(false);
 
-    const d1 = agent('d1', { kind: 'map', port: 7400, leaseSeconds: 2, greeting: 'hello from d1' });
-    const mapped = await d1.waitFor((e) => e.event === 'mapped' || e.event === 'unmappable', 30_000, 'mapping');
+    const { a: d1, result: mapped } = await mapFrom('d1', { port: 7400, leaseSeconds: 2, greeting: 'hello from d1' }, 30_000);
     expect(mapped.event, JSON.stringify(mapped)).toBe('mapped');
     const m = mapped.mapping as PortMapping;
     expect(m).toMatchObject({
@@ -121,14 +107,11 @@ describe.skipIf(unavailable !== null)(title, () => {
     // Still reachable after the renewal (it re-maps the same port).
     expect(await dialFromPublic(m.externalHost, m.externalPort)).toMatchObject({ ok: true, greeting: 'hello from d1' });
 
-    await d1.stop();
-    expect(d1.events.some((e) => e.event === 'unmapped')).toBe(true);
-    expect((await dialFromPublic(m.externalHost, m.externalPort)).ok).toBe(false);
+    await stopRemovesMapping(d1, m);
   }, 90_000);
 
   it('a router without UPnP or NAT-PMP: mapping fails with a reason for each protocol and the verdict is firewalled', async () => {
-    const b1 = agent('b1', { kind: 'map', port: 7200, greeting: 'hello from b1' });
-    const result = await b1.waitFor((e) => e.event === 'mapped' || e.event === 'unmappable', 20_000, 'mapping');
+    const { result } = await mapFrom('b1', { port: 7200, greeting: 'hello from b1' });
     expect(result.event).toBe('unmappable');
     const attempts = result.attempts as { method: string; ok: boolean; error?: string }[];
     expect(attempts.map((a) => [a.method, a.ok])).toEqual([

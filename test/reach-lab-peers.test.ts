@@ -5,13 +5,13 @@
  * bootstrap node). They find each other, link over TLS, search each other's
  * files, and DOCTOR says what worked and what did not.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgent, type Agent } from './lab/agents.js';
+import type { Agent } from './lab/agents.js';
 import { Lab, PUBLIC_NET, upnpUnavailableReason } from './lab/lab.js';
-import { startLabPeer, type LabPeer } from './lab/lab-peer.js';
+import { buildCliOnce, startLabPeers, type LabPeer } from './lab/lab-peer.js';
+import { addLan, addTwoHomes, BOOTSTRAP, startBootstrapNode, stopLab } from './lab/topology.js';
 
 const unavailable = upnpUnavailableReason();
 const title = unavailable ? `network lab: real peers (skipped: ${unavailable})` : 'network lab: real peers';
@@ -32,21 +32,10 @@ function knownPeers(lines: string[]): { id?: string; addr: string; source: strin
   });
 }
 
-/** Search from `p` until every name in `names` was found (the overlay may still be linking up). */
+/** Search from `p` until every name in `names` was found (the overlay may still be linking up): name → address as printed. */
 async function searchFinds(p: LabPeer, word: string, names: string[], timeoutMs = 20_000): Promise<Map<string, string>> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const from = p.out.length;
-    p.send(`SEARCH,${word},4`);
-    await new Promise((r) => setTimeout(r, 1500));
-    const found = new Map<string, string>();
-    for (const l of p.out.slice(from)) {
-      const m = /^found: (\S+) .* at (\S+) \[/.exec(l);
-      if (m) found.set(m[1]!, m[2]!);
-    }
-    if (names.every((n) => found.has(n))) return found;
-    if (Date.now() > end) throw new Error(`${p.name} found only ${[...found.keys()].join(', ')} of ${names.join(', ')}`);
-  }
+  const hits = await p.searchUntil(word, (h) => names.every((n) => h.has(n)), timeoutMs);
+  return new Map([...hits].map(([name, hit]) => [name, hit.address]));
 }
 
 describe.skipIf(unavailable !== null)(title, () => {
@@ -55,26 +44,20 @@ describe.skipIf(unavailable !== null)(title, () => {
   const agents: Agent[] = [];
 
   beforeAll(async () => {
-    // Build the CLI bundle once, here, rather than in three namespaces at the same moment.
-    execFileSync(process.execPath, [path.join(__dirname, '..', 'bin', 'mactella.mjs'), '--help'], { stdio: 'ignore', timeout: 60_000 });
+    buildCliOnce();
     lab = await Lab.create();
   }, 90_000);
 
-  afterAll(async () => {
-    await Promise.all(peers.map((p) => p.stop()));
-    await Promise.all(agents.map((a) => a.stop()));
-    await lab?.destroy();
-  }, 30_000);
+  afterAll(() => stopLab(lab, peers, agents), 30_000);
 
   it('three peers with --lan on one LAN: each lists the others as nearby, links to them over TLS (their IDs proved) and finds their files', async () => {
-    await lab.addSwitch('lan');
-    const lan: LabPeer[] = [];
-    for (let i = 0; i < 3; i++) {
-      await lab.addHost(`l${i}`, { switch: 'lan', address: `192.168.7.${11 + i}/24` });
-      lan.push(startLabPeer(lab, `l${i}`, 7001 + i, ['--lan'], { [`lan-song-${i}.mp3`]: `LAN song ${i} `.repeat(500) }));
-    }
-    peers.push(...lan);
-    const ids = await Promise.all(lan.map(async (p) => (await p.waitFor(/^peer id: (\S+)/, 30_000))[1]!));
+    await addLan(lab, 3, 'l');
+    const lan = await startLabPeers(
+      lab,
+      [0, 1, 2].map((i) => [`l${i}`, 7001 + i, ['--lan'], { [`lan-song-${i}.mp3`]: `LAN song ${i} `.repeat(500) }]),
+      peers,
+    );
+    const ids = await Promise.all(lan.map((p) => p.id()));
     for (const [i, p] of lan.entries()) {
       const others = [0, 1, 2].filter((j) => j !== i);
       const addr = (j: number) => `192.168.7.${11 + j}:${7001 + j}`;
@@ -100,34 +83,21 @@ describe.skipIf(unavailable !== null)(title, () => {
   }, 90_000);
 
   it('two homes behind NAT and a public peer, given only a private DHT bootstrap node: all link up and every search finds every other peer’s file', async () => {
-    for (const s of ['pub', 'ha', 'hb']) await lab.addSwitch(s);
-    await lab.addRouter('ra', {
-      wan: { switch: 'pub', address: `${PUBLIC_NET}.1/24` },
-      lan: { switch: 'ha', address: '192.168.1.1/24' },
-      upnp: { igdV1: true },
-    });
-    await lab.addRouter('rb', { wan: { switch: 'pub', address: `${PUBLIC_NET}.2/24` }, lan: { switch: 'hb', address: '192.168.1.1/24' } });
-    await lab.addHost('a1', { switch: 'ha', address: '192.168.1.10/24' }, '192.168.1.1');
-    await lab.addHost('a2', { switch: 'ha', address: '192.168.1.11/24' }, '192.168.1.1');
-    await lab.addHost('b1', { switch: 'hb', address: '192.168.1.10/24' }, '192.168.1.1');
-    await lab.addHost('pub1', { switch: 'pub', address: `${PUBLIC_NET}.10/24` });
-    await lab.addHost('boot', { switch: 'pub', address: `${PUBLIC_NET}.3/24` });
-    const boot = startAgent(lab, 'boot', { kind: 'dht', bootstrap: [], announcePort: 0, dhtPort: 6881 });
-    agents.push(boot);
-    await boot.waitFor((e) => e.event === 'ready', 20_000, 'bootstrap node');
+    await addTwoHomes(lab, ['a1', 'a2', 'b1', 'pub1', 'boot'], { upnpA: true });
+    agents.push(await startBootstrapNode(lab));
 
-    const dht = ['--dht', '--dht-bootstrap', `${PUBLIC_NET}.3:6881`];
+    const dht = ['--dht', '--dht-bootstrap', BOOTSTRAP];
     const spec: [string, number, string[]][] = [
       ['a1', 8001, ['--lan', '--upnp', ...dht]],
       ['a2', 8002, ['--lan', '--upnp', ...dht]],
       ['b1', 8003, ['--lan', '--upnp', ...dht]],
       ['pub1', 8004, dht],
     ];
-    const home = spec.map(([host, port, args]) =>
-      startLabPeer(lab, host, port, args, { [`home-${host}.mp3`]: `file of ${host} `.repeat(500) }),
+    const home = await startLabPeers(
+      lab,
+      spec.map(([host, port, args]) => [host, port, args, { [`home-${host}.mp3`]: `file of ${host} `.repeat(500) }]),
+      peers,
     );
-    peers.push(...home);
-    for (const p of home) await p.waitFor(/^peer id:/, 30_000);
 
     const names = spec.map(([host]) => `home-${host}.mp3`);
     for (const p of home)
@@ -141,11 +111,11 @@ describe.skipIf(unavailable !== null)(title, () => {
     // Hits from home A carry the mapped public address (a private one would name a machine in home B), and
     // name their peer, as a1 and a2 share that address: a download from home B by exactly what the hit
     // printed (ID@HOST:PORT) goes through RA's mapping, byte-identical.
-    const ids = await Promise.all(home.map(async (p) => (await p.waitFor(/^peer id: (\S+)/))[1]!));
+    const ids = await Promise.all(home.map((p) => p.id()));
     const fromB = await searchFinds(home[2]!, 'home', ['home-a1.mp3', 'home-a2.mp3']);
     expect(fromB.get('home-a1.mp3')).toBe(`${ids[0]}@${PUBLIC_NET}.1:8001`);
     expect(fromB.get('home-a2.mp3')).toBe(`${ids[1]}@${PUBLIC_NET}.1:8002`);
-    await home[2]!.command(`GET,home-a1.mp3,${fromB.get('home-a1.mp3')}`, /GET home-a1\.mp3: (complete and verified|.*fail)/i, 30_000);
+    await home[2]!.download('home-a1.mp3', fromB.get('home-a1.mp3')!, 30_000);
     const got = fs.readFileSync(path.join(home[2]!.dir, 'downloads', 'home-a1.mp3'));
     expect(got.equals(fs.readFileSync(path.join(home[0]!.dir, 'share', 'home-a1.mp3')))).toBe(true);
 
@@ -171,15 +141,13 @@ describe.skipIf(unavailable !== null)(title, () => {
     );
     await waitVerdict(home[3]!, /^ok {3}reachability: open: dialled back at 100\.200\.0\.10:8004/);
     await waitVerdict(home[2]!, /^WARN reachability: firewalled: \d neighbours could not dial back/);
-    const from = home[3]!.out.length;
-    await searchFinds(home[3]!, 'home', ['home-b1.mp3']);
-    const b1Hit = home[3]!.out.slice(from).find((l) => l.includes('home-b1.mp3'))!;
+    const b1Hit = (await home[3]!.searchUntil('home', (h) => h.has('home-b1.mp3'))).get('home-b1.mp3')!.line;
     expect(b1Hit).toMatch(/, firewalled\]$/);
 
     // PUSH: the public peer downloads from firewalled home B by exactly what the hit printed: its dial fails,
     // it asks b1 (along the hit's path) to push, b1 dials out over TLS and serves the file, byte-identical.
     const [, bHost, bPort] = / at (\S+):(\d+) \[/.exec(b1Hit)!;
-    const pushed = await home[3]!.command(`GET,home-b1.mp3,${bHost},${bPort}`, /GET home-b1\.mp3: (complete and verified|FAILED)/, 30_000);
+    const pushed = await home[3]!.download('home-b1.mp3', `${bHost},${bPort}`, 30_000);
     expect(pushed.join('\n')).toMatch(/push: asked \S+ to connect to 100\.200\.0\.10:8004/);
     expect(pushed.join('\n')).toMatch(/GET home-b1\.mp3: complete and verified \(.*, via push\) saved to/);
     const pushedFile = fs.readFileSync(path.join(home[3]!.dir, 'downloads', 'home-b1.mp3'));

@@ -10,7 +10,8 @@ import type { ReachSettings } from '../shared/types.js';
 import { REACH_OFF } from '../electron/peer/reach/reach-options.js';
 import type { DoctorReport } from '../electron/peer/reach/doctor.js';
 import { startAgent, type Agent, type AgentEvent } from './lab/agents.js';
-import { Lab, PUBLIC_NET, upnpUnavailableReason } from './lab/lab.js';
+import { PUBLIC_NET, upnpUnavailableReason, type Lab } from './lab/lab.js';
+import { BOOTSTRAP, startBootstrapNode, stopLab, twoHomesLab } from './lab/topology.js';
 
 const unavailable = upnpUnavailableReason();
 const title = unavailable ? `network lab: reach service (skipped: ${unavailable})` : 'network lab: reach service';
@@ -22,25 +23,10 @@ describe.skipIf(unavailable !== null)(title, () => {
   const agents = new Map<string, Agent>();
 
   beforeAll(async () => {
-    lab = await Lab.create();
-    for (const s of ['pub', 'ha', 'hb']) await lab.addSwitch(s);
-    await lab.addRouter('ra', {
-      wan: { switch: 'pub', address: `${PUBLIC_NET}.1/24` },
-      lan: { switch: 'ha', address: '192.168.1.1/24' },
-      upnp: { igdV1: true },
-    });
-    await lab.addRouter('rb', { wan: { switch: 'pub', address: `${PUBLIC_NET}.2/24` }, lan: { switch: 'hb', address: '192.168.1.1/24' } });
-    await lab.addHost('a1', { switch: 'ha', address: '192.168.1.10/24' }, '192.168.1.1');
-    await lab.addHost('a2', { switch: 'ha', address: '192.168.1.11/24' }, '192.168.1.1');
-    await lab.addHost('b1', { switch: 'hb', address: '192.168.1.10/24' }, '192.168.1.1');
-    await lab.addHost('pub1', { switch: 'pub', address: `${PUBLIC_NET}.10/24` });
-    await lab.addHost('boot', { switch: 'pub', address: `${PUBLIC_NET}.3/24` });
+    lab = await twoHomesLab(['a1', 'a2', 'b1', 'pub1', 'boot'], { upnpA: true });
   }, 60_000);
 
-  afterAll(async () => {
-    await Promise.all([...agents.values()].map((a) => a.stop()));
-    await lab?.destroy();
-  }, 30_000);
+  afterAll(() => stopLab(lab, agents.values()), 30_000);
 
   const doctor = async (host: string): Promise<DoctorReport & { text: string }> => {
     const a = agents.get(host)!;
@@ -51,10 +37,8 @@ describe.skipIf(unavailable !== null)(title, () => {
   };
 
   it('LAN, mapping and DHT together: nearby peers in home A, found-online peers across NATs, and a doctor that says why', async () => {
-    const boot = startAgent(lab, 'boot', { kind: 'dht', bootstrap: [], announcePort: 0, dhtPort: 6881 });
-    agents.set('boot', boot);
-    await boot.waitFor((e) => e.event === 'ready', 20_000, 'bootstrap node');
-    const settings: ReachSettings = { ...REACH_OFF, lan: true, upnp: true, dht: true, dhtBootstrap: [`${PUBLIC_NET}.3:6881`] };
+    agents.set('boot', await startBootstrapNode(lab));
+    const settings: ReachSettings = { ...REACH_OFF, lan: true, upnp: true, dht: true, dhtBootstrap: [BOOTSTRAP] };
     for (const [host, port] of Object.entries(peers)) {
       agents.set(host, startAgent(lab, host, { kind: 'reach', peerId: `PEER-${host.toUpperCase()}`, port, settings, greeting: host }));
     }

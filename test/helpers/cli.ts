@@ -1,8 +1,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The `mactella` command (the terminal peer's bin). */
-export const MACTELLA_BIN = path.join(__dirname, '..', '..', 'bin', 'mactella.mjs');
+// import.meta, not __dirname: bench/ runs this file under tsx as an ES module, where __dirname does not exist.
+export const MACTELLA_BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'mactella.mjs');
 
 export interface CliProcess {
   proc: ChildProcessWithoutNullStreams;

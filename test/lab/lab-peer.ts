@@ -3,14 +3,33 @@
  * folders under the lab's directory, its prompt on stdin, its output lines
  * collected so a test can wait for one (bounded).
  */
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { localPeerArgs, MACTELLA_BIN } from '../helpers/cli.js';
 import type { Lab } from './lab.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(ROOT, 'bin', 'mactella.mjs');
+
+/** A `found:` line of a search: the file name, the address exactly as printed, and the whole line. */
+export interface Hit {
+  name: string;
+  address: string;
+  line: string;
+}
+
+/** The hits among output lines, by file name. */
+export function parseHits(lines: string[]): Map<string, Hit> {
+  const hits = new Map<string, Hit>();
+  for (const line of lines) {
+    const m = /^found: (\S+) .* at (\S+) \[/.exec(line);
+    if (m) hits.set(m[1]!, { name: m[1]!, address: m[2]!, line });
+  }
+  return hits;
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** A terminal peer running in a lab host. */
 export class LabPeer {
@@ -61,6 +80,35 @@ export class LabPeer {
     return this.out.slice(from);
   }
 
+  /** Its peer ID, once it printed it. */
+  async id(timeoutMs = 15_000): Promise<string> {
+    return (await this.waitFor(/^peer id: (\S+)/, timeoutMs))[1]!;
+  }
+
+  /** One search round: SEARCH for `word`, and the hits printed within `waitMs`. */
+  async search(word: string, waitMs = 1500): Promise<Map<string, Hit>> {
+    const from = this.out.length;
+    this.send(`SEARCH,${word},4`);
+    await new Promise((r) => setTimeout(r, waitMs));
+    return parseHits(this.out.slice(from));
+  }
+
+  /** Search rounds for `word` until `done` holds for a round's hits (the overlay may still be linking up). */
+  async searchUntil(word: string, done: (hits: Map<string, Hit>) => boolean, timeoutMs = 20_000): Promise<Map<string, Hit>> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const hits = await this.search(word);
+      if (done(hits)) return hits;
+      if (Date.now() > end)
+        throw new Error(`${this.name} searched "${word}" for ${timeoutMs} ms; last found: ${[...hits.keys()].join(', ')}`);
+    }
+  }
+
+  /** GET `name` from `source` (as a hit printed it, or HOST,PORT) and return the output until it ended. */
+  download(name: string, source: string, timeoutMs = 60_000): Promise<string[]> {
+    return this.command(`GET,${name},${source}`, new RegExp(`GET ${escapeRe(name)}: (complete|FAILED|cancelled)`), timeoutMs);
+  }
+
   /** QUIT, or SIGTERM after a grace period. */
   async stop(): Promise<void> {
     if (this.process.exitCode !== null || this.process.signalCode !== null) return;
@@ -72,6 +120,11 @@ export class LabPeer {
   }
 }
 
+/** Build the CLI bundle once, before peers in several namespaces would each build it at the same moment. */
+export function buildCliOnce(): void {
+  execFileSync(process.execPath, [MACTELLA_BIN, '--help'], { stdio: 'ignore', timeout: 60_000 });
+}
+
 /** Start a terminal peer in `host`, sharing `files` (name → content), listening on 0.0.0.0:`port`. */
 export function startLabPeer(lab: Lab, host: string, port: number, args: string[], files: Record<string, string | Buffer> = {}): LabPeer {
   const dir = path.join(lab.dir, `peer-${host}`);
@@ -80,23 +133,19 @@ export function startLabPeer(lab: Lab, host: string, port: number, args: string[
   const child = lab.spawn(
     host,
     process.execPath,
-    [
-      BIN,
-      '--port',
-      String(port),
-      '--host',
-      '0.0.0.0',
-      '--share',
-      path.join(dir, 'share'),
-      '--data',
-      path.join(dir, 'data'),
-      '--downloads',
-      path.join(dir, 'downloads'),
-      '--no-watch',
-      '--verbose',
-      ...args,
-    ],
+    [MACTELLA_BIN, ...localPeerArgs(dir, { host: '0.0.0.0', port, extra: ['--no-watch', '--verbose', ...args] })],
     { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
   );
   return new LabPeer(host, child, dir);
+}
+
+/** What {@link startLabPeers} starts: host, port, extra options, shared files. */
+export type LabPeerSpec = [host: string, port: number, args: readonly string[], files?: Record<string, string | Buffer>];
+
+/** Start terminal peers and wait until each printed its peer ID (pushing each into `into` first, for clean-up). */
+export async function startLabPeers(lab: Lab, specs: readonly LabPeerSpec[], into: LabPeer[] = []): Promise<LabPeer[]> {
+  const peers = specs.map(([host, port, args, files]) => startLabPeer(lab, host, port, [...args], files));
+  into.push(...peers);
+  for (const p of peers) await p.waitFor(/^peer id:/, 30_000);
+  return peers;
 }
