@@ -154,9 +154,7 @@ export class ResumeStore {
 
   /** Stop coalesced saving, wait for a write in flight, then save now. */
   async saveNow(d: Download): Promise<void> {
-    clearTimeout(d.saveTimer);
-    d.saveTimer = undefined;
-    await d.saving;
+    await this.stopSaving(d);
     await this.save(d);
   }
 
