@@ -75,7 +75,6 @@ export class Peer {
   /** Play while it downloads: open streams, which the adapters read by id. */
   readonly streams = new StreamService({
     transfers: () => this.transfers,
-    downloadDir: () => this.opts.downloadDir,
     events: this.events,
     log: () => this.log,
   });

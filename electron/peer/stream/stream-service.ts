@@ -25,7 +25,6 @@ interface StreamTransfers {
 
 interface StreamServiceDeps {
   transfers: () => StreamTransfers;
-  downloadDir: () => string;
   /** The peer's events: `stream:progress` goes out, the end of a download comes in. */
   events: TypedEmitter<EventPayloads>;
   log: () => Logger;
@@ -170,9 +169,7 @@ export class StreamService {
   private async openFile(d: Download, type: StreamInfo['type']): Promise<StreamInfo> {
     const file = d.info.path ?? d.finalPath;
     if (!file) throw new Error('the finished download has no file');
-    const source = await FileStreamSource.open(file, {
-      root: path.dirname(file) === this.deps.downloadDir() ? this.deps.downloadDir() : path.dirname(file),
-    });
+    const source = await FileStreamSource.open(file, { root: path.dirname(file) });
     return this.registry.add({ name: d.info.name, type, source });
   }
 }
