@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
+import { WS_TOKEN_PREFIX } from '../../shared/web-protocol.js';
 
 /**
  * Request checks for the web host: the token, the Host header (against DNS
@@ -19,10 +20,6 @@ export function tokenMatches(given: string | undefined | null, token: string): b
   const b = crypto.createHash('sha256').update(token).digest();
   return crypto.timingSafeEqual(a, b);
 }
-
-import { WS_TOKEN_PREFIX } from '../../shared/web-protocol.js';
-
-export { WS_PROTOCOL, WS_TOKEN_PREFIX } from '../../shared/web-protocol.js';
 
 /**
  * Where a request may carry the token. No cookie anywhere: browsers send

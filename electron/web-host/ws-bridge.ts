@@ -2,11 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import { EVENT_NAMES, isOperationName, type EventName, type WsServerMessage } from '../../shared/contract.js';
+import { WS_PROTOCOL } from '../../shared/web-protocol.js';
 import type { Logger } from '../peer/logger.js';
 import type { OperationHandlers } from '../peer/operations.js';
 import type { Peer } from '../peer/peer.js';
 import { TokenBucket } from '../peer/token-bucket.js';
-import { WS_PROTOCOL } from './guard.js';
 
 /** Largest message a browser may send: operation arguments are small (1,000 import paths at most). */
 const WS_MAX_PAYLOAD = 1024 * 1024;
