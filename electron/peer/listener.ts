@@ -3,7 +3,7 @@ import { limitKey } from './address.js';
 import type { Logger } from './logger.js';
 import { TokenBucket } from './token-bucket.js';
 import { couldBeTlsClientHello, looksLikeTlsClientHello } from './identity/tls-link.js';
-import { MAGIC } from './v2/messages.js';
+import { couldBeMagic, MAGIC } from './v2/messages.js';
 
 export interface ListenerLimits {
   maxConnections: number;
@@ -201,8 +201,7 @@ export class Listener {
     const onData = (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
       if (buf.length < 2 && couldBeTlsClientHello(buf)) return; // could still be TLS
-      const n = Math.min(buf.length, MAGIC.length);
-      const plainV2 = buf.subarray(0, n).equals(MAGIC.subarray(0, n));
+      const plainV2 = couldBeMagic(buf);
       if (plainV2 && buf.length < MAGIC.length) return; // could still be the magic
       clearTimeout(timer);
       socket.off('data', onData);

@@ -4,7 +4,7 @@ import { readUntil } from '../net/read-until.js';
 import { TokenBucket } from '../token-bucket.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { encodeFrame, FrameDecoder, MAX_FRAME } from './frame.js';
-import { MAGIC, V2ProtocolError, type V2Message, type V2Of } from './messages.js';
+import { couldBeMagic, MAGIC, V2ProtocolError, type V2Message, type V2Of } from './messages.js';
 
 export type Hello = V2Of<'hello'>;
 
@@ -196,8 +196,7 @@ export function readHandshake(socket: net.Socket, decoder: FrameDecoder, timeout
   const take = (chunk: Buffer): Hello | 'v1' | undefined => {
     if (!magicSeen) {
       buf = Buffer.concat([buf, chunk]);
-      const n = Math.min(buf.length, MAGIC.length);
-      if (!buf.subarray(0, n).equals(MAGIC.subarray(0, n))) return 'v1';
+      if (!couldBeMagic(buf)) return 'v1';
       if (buf.length < MAGIC.length) return undefined;
       magicSeen = true;
       chunk = buf.subarray(MAGIC.length);

@@ -14,6 +14,12 @@ export class V2ProtocolError extends Error {
 export const PROTOCOL_VERSION = 2;
 /** Sent first on every v2 connection, by both sides. A seed peer never answers it. */
 export const MAGIC = Buffer.from('MTELLA2\n', 'latin1');
+
+/** True while `buf` may still be (or already begins with) MAGIC: its bytes so far match. */
+export function couldBeMagic(buf: Buffer): boolean {
+  const n = Math.min(buf.length, MAGIC.length);
+  return buf.subarray(0, n).equals(MAGIC.subarray(0, n));
+}
 export const TTL_CAP = 7;
 /** hops + ttl beyond this is a forged or broken message. */
 export const HOPS_TTL_LIMIT = 8;

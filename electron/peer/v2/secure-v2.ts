@@ -6,7 +6,7 @@ import type { PeerIdentity } from '../identity/identity.js';
 import { secureAccept, secureDial, TlsLinkError, type SecureDialOptions } from '../identity/tls-link.js';
 import { readHandshake, sendHello, type Hello } from './connection.js';
 import { FrameDecoder, MAX_FRAME } from './frame.js';
-import { MAGIC } from './messages.js';
+import { couldBeMagic, MAGIC } from './messages.js';
 import { readUntil } from '../net/read-until.js';
 
 /**
@@ -126,8 +126,7 @@ function readMagic(socket: tls.TLSSocket, timeoutMs: number): Promise<Buffer> {
   let buf = Buffer.alloc(0);
   const take = (c: Buffer) => {
     buf = Buffer.concat([buf, c]);
-    const n = Math.min(buf.length, MAGIC.length);
-    if (!buf.subarray(0, n).equals(MAGIC.subarray(0, n))) throw new Error('no v2 magic inside TLS');
+    if (!couldBeMagic(buf)) throw new Error('no v2 magic inside TLS');
     return buf.length >= MAGIC.length ? buf.subarray(MAGIC.length) : undefined;
   };
   return readUntil(socket, take, timeoutMs, 'the v2 magic');
