@@ -134,18 +134,22 @@ function createWindow(): BrowserWindow {
   return w;
 }
 
-async function showInFolder(transferId: string): Promise<void> {
+/** The file of a finished download; throws while it is not finished. */
+async function finishedPath(transferId: string): Promise<string> {
   const t = (await operations!['transfer:list']({})).find((x) => x.id === transferId);
   if (!t?.path || t.state !== 'done') throw new Error('that download has not finished');
-  shell.showItemInFolder(t.path);
+  return t.path;
+}
+
+async function showInFolder(transferId: string): Promise<void> {
+  shell.showItemInFolder(await finishedPath(transferId));
 }
 
 /** A finished download of a media type, opened with the system's default player (only media: never a program). */
 async function openFile(transferId: string): Promise<void> {
-  const t = (await operations!['transfer:list']({})).find((x) => x.id === transferId);
-  if (!t?.path || t.state !== 'done') throw new Error('that download has not finished');
-  if (!mediaTypeOf(t.path)) throw new Error('only video, music and pictures are opened');
-  const err = await shell.openPath(t.path);
+  const file = await finishedPath(transferId);
+  if (!mediaTypeOf(file)) throw new Error('only video, music and pictures are opened');
+  const err = await shell.openPath(file);
   if (err) throw new Error(err);
 }
 
