@@ -56,7 +56,7 @@ interface IpcRegistryOptions {
 
 class IpcRefused extends Error {}
 
-const showInFolderArgs = z.object({ id: z.string().min(1).max(128) }).strict();
+const transferIdArgs = z.object({ id: z.string().min(1).max(128) }).strict();
 
 type QueuedEvent = { [E in EventName]: [E, EventPayloads[E]] }[EventName];
 
@@ -84,13 +84,13 @@ export class IpcRegistry {
     ipcMain.handle(DESKTOP_CHANNELS.invoke, (event, op, args) => this.invoke(event, op, args));
     ipcMain.handle(DESKTOP_CHANNELS.showInFolder, (event, args) => {
       this.assertTrusted(event, DESKTOP_CHANNELS.showInFolder);
-      const parsed = showInFolderArgs.safeParse(args);
+      const parsed = transferIdArgs.safeParse(args);
       if (!parsed.success) throw new Error('invalid arguments for show-in-folder');
       return this.opts.showInFolder(parsed.data.id);
     });
     ipcMain.handle(DESKTOP_CHANNELS.openFile, (event, args) => {
       this.assertTrusted(event, DESKTOP_CHANNELS.openFile);
-      const parsed = showInFolderArgs.safeParse(args);
+      const parsed = transferIdArgs.safeParse(args);
       if (!parsed.success || !this.opts.openFile) throw new Error('invalid arguments for open-file');
       return this.opts.openFile(parsed.data.id);
     });
