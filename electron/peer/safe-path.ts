@@ -51,7 +51,7 @@ export async function isRealPathInside(root: string, p: string): Promise<boolean
  * A free path in `dir` for `name`: `name`, then `name (1).ext`, ... Never an
  * existing file, and never one another pending download has reserved.
  */
-export async function uniquePath(dir: string, name: string, reserved: Set<string> = new Set()): Promise<string> {
+export async function uniquePath(dir: string, name: string, reserved: ReadonlySet<string> = new Set()): Promise<string> {
   const base = safeBaseName(name);
   const ext = path.extname(base);
   const stem = base.slice(0, base.length - ext.length);

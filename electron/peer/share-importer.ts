@@ -86,7 +86,7 @@ export class ShareImporter {
   /** Link the finished temp file under a free name; a name taken meanwhile is skipped, never replaced. */
   private async place(temp: string, root: string, name: string): Promise<string> {
     for (let attempt = 0; attempt < 100; attempt++) {
-      const dest = await uniquePath(root, name, new Set(this.c.reserved()));
+      const dest = await uniquePath(root, name, this.c.reserved());
       try {
         await fs.promises.link(temp, dest);
         return dest;
