@@ -260,9 +260,8 @@ class TerminalPeer {
     const now = Date.now();
     if (now - (this.lastLine.get(t.id) ?? 0) < 1000) return;
     this.lastLine.set(t.id, now);
-    const where =
-      (t.state === 'queued' && t.queuePosition ? ` queued at position ${t.queuePosition}` : '') +
-      (formatRoute(t.route) ? ` ${formatRoute(t.route)}` : '');
+    const route = formatRoute(t.route);
+    const where = (t.state === 'queued' && t.queuePosition ? ` queued at position ${t.queuePosition}` : '') + (route ? ` ${route}` : '');
     this.print(
       `progress ${printable(t.name)} ${percent(t.bytes, t.total)}% ${formatBytes(t.bytes)}/${formatBytes(t.total)} ${formatSpeed(t.speed)} ETA ${formatEta(t.eta)}${where}`,
     );
@@ -275,9 +274,10 @@ class TerminalPeer {
       bar.update(t.bytes);
       bar.stop();
     }
+    const route = formatRoute(t.route);
     if (t.state === 'done')
       this.print(
-        `GET ${printable(t.name)}: complete and verified (${formatBytes(t.total)}, sha256 ${t.sha256}${formatRoute(t.route) ? `, ${formatRoute(t.route)}` : ''}) saved to ${printable(t.path ?? '')}`,
+        `GET ${printable(t.name)}: complete and verified (${formatBytes(t.total)}, sha256 ${t.sha256}${route ? `, ${route}` : ''}) saved to ${printable(t.path ?? '')}`,
       );
     else if (t.state === 'cancelled') this.print(`GET ${printable(t.name)}: cancelled`);
     else this.print(`GET ${printable(t.name)}: FAILED, not complete: ${printable(t.error ?? t.state)}`);
