@@ -1,5 +1,4 @@
-import { formatBytes } from '../../../shared/format.js';
-import { formatRoute } from '../../../shared/format.js';
+import { formatBytes, formatRoute } from '../../../shared/format.js';
 import type { PeerAddress, TransferInfo } from '../../../shared/types.js';
 
 export { formatBytes, formatEta, formatSpeed, percent } from '../../../shared/format.js';
