@@ -11,11 +11,11 @@
  * - R bounds what it gives: a slot count, a bandwidth cap shared by all its
  *   relayed links, a wait limit for S, and a switch to refuse (`--no-relay`).
  */
-import crypto from 'node:crypto';
 import type net from 'node:net';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { PeerIdentity } from '../identity/identity.js';
 import type { Logger } from '../logger.js';
+import { newId } from '../overlay/flood-router.js';
 import type { Neighbour } from '../overlay/neighbours.js';
 import { nextFrame } from '../overlay/v2-inbound.js';
 import { TokenBucket } from '../token-bucket.js';
@@ -153,7 +153,7 @@ export class RelayService {
     if (this.active + this.pending.size >= (this.deps.slots ?? 4)) return this.refuse(socket, 'all relay slots are in use');
     const target = this.deps.neighbours().find((n) => n.conn.remote.peerId === m.target);
     if (!target) return this.refuse(socket, `${m.target} is not a neighbour of this relay`);
-    const token = crypto.randomBytes(16).toString('hex');
+    const token = newId();
     const timer = setTimeout(() => {
       this.pending.delete(token);
       this.refuse(socket, `${m.target} did not answer the relay call`);
